@@ -1,0 +1,5 @@
+/**
+ * Placeholder entry point. Nothing of the bundler plugin is implemented yet;
+ * this module exists so the workspace builds and links end to end.
+ */
+export const version = '0.0.0'

@@ -1,0 +1,29 @@
+export { type BodyContext, MAX_LOCALS } from './decode-body.js'
+export {
+  bodyContext,
+  countImports,
+  type DecodeOptions,
+  decode,
+  decodeFunction,
+  funcTypeAt,
+  liftFunction,
+  SECTION_NAMES,
+} from './decode-module.js'
+export { encode } from './encode-module.js'
+export { type DecodeLocation, WasmDecodeError, WasmEncodeError } from './errors.js'
+export * from './ir.js'
+export { encodeNameSection, getNames, parseNameSection, setFunctionName, setLocalName } from './names.js'
+export { type Control, type Imm, OPS, type OpInfo, opByCode, opByName } from './opcodes.js'
+export { Reader } from './reader.js'
+export * from './types.js'
+export {
+  blockSignature,
+  type InstrTypes,
+  labelTypesOf,
+  nullHeapOf,
+  type TypingContext,
+  TypingError,
+  typeFunctionBody,
+  typingContext,
+} from './typing.js'
+export { Writer } from './writer.js'
