@@ -1,2 +1,145 @@
-// Benchmarks live here once there is something to measure (see DESIGN.md: codec speed vs binaryen).
-console.log('no benchmarks yet')
+// Benchmark runner: `npm run bench [-- options]`. Prints markdown tables and updates test/bench/RESULTS.md.
+//
+//   --only <suite,...>    run only these suites (available: see SUITES below)
+//   --modules <name,...>  corpus modules to measure (quickjs, vips, swc; default all)
+//   --runs <N>            fresh processes per measurement, median reported (default 3)
+//   --quick               1 run, skip swc, and do not write RESULTS.md (unless --write)
+//   --write / --no-write  force / skip updating RESULTS.md
+//
+// Measurements use the built packages (dist), not the TypeScript sources.
+import { execFileSync } from 'node:child_process'
+import { existsSync, readdirSync, statSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import * as codec from './codec.mjs'
+import { corpus } from './corpus.mjs'
+import { updateSection } from './lib.mjs'
+
+/** Benchmark suites; each owns the `<!-- name:start -->` … `<!-- name:end -->` section of RESULTS.md. */
+const SUITES = [codec]
+
+const here = dirname(fileURLToPath(import.meta.url))
+const root = join(here, '..', '..')
+const RESULTS = join(here, 'RESULTS.md')
+
+function usage() {
+  return [
+    'usage: npm run bench -- [--only <suite,...>] [--modules <name,...>] [--runs N] [--quick] [--write|--no-write]',
+    `suites: ${SUITES.map(s => `${s.name} (${s.description})`).join('; ')}`,
+    `modules: ${corpus()
+      .map(m => m.name)
+      .join(', ')}`,
+  ].join('\n')
+}
+
+function parseOptions(argv) {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      only: { type: 'string' },
+      modules: { type: 'string' },
+      runs: { type: 'string' },
+      quick: { type: 'boolean', default: false },
+      write: { type: 'boolean' },
+      'no-write': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  })
+  const list = value =>
+    value
+      ?.split(',')
+      .map(s => s.trim())
+      .filter(Boolean)
+  const runs = values.runs === undefined ? (values.quick ? 1 : 3) : Number(values.runs)
+  if (!Number.isInteger(runs) || runs < 1)
+    throw new Error(`--runs wants a positive integer, got ${values.runs}`)
+  const only = list(values.only)
+  for (const name of only ?? []) {
+    if (!SUITES.some(s => s.name === name)) throw new Error(`unknown suite ${name}\n${usage()}`)
+  }
+  const all = corpus()
+  const wanted = list(values.modules)
+  for (const name of wanted ?? []) {
+    if (!all.some(m => m.name === name)) throw new Error(`unknown module ${name}\n${usage()}`)
+  }
+  const modules = all.filter(m => (wanted ? wanted.includes(m.name) : !(values.quick && m.name === 'swc')))
+  const write = values['no-write'] ? false : (values.write ?? !values.quick)
+  return { help: values.help, only, modules, runs, write }
+}
+
+/** Newest modification time under a directory (recursive), in ms. */
+function newestMtime(dir) {
+  let newest = 0
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name)
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs)
+  }
+  return newest
+}
+
+/** Builds packages/wasm if its dist is missing; warns if dist looks older than src. */
+function ensureBuilt() {
+  const pkg = join(root, 'packages', 'wasm')
+  const entry = join(pkg, 'dist', 'index.js')
+  if (!existsSync(entry)) {
+    console.error('packages/wasm/dist is missing: running `npx tsc -b packages/wasm` …')
+    try {
+      execFileSync('npx', ['tsc', '-b', 'packages/wasm'], {
+        cwd: root,
+        stdio: 'inherit',
+        shell: process.platform === 'win32',
+      })
+    } catch {
+      throw new Error('building packages/wasm failed; run `npm run build` first')
+    }
+    if (!existsSync(entry))
+      throw new Error('packages/wasm/dist/index.js is still missing; run `npm run build` first')
+    return
+  }
+  if (newestMtime(join(pkg, 'src')) > statSync(entry).mtimeMs) {
+    console.error(
+      'warning: packages/wasm/src is newer than dist; results are for the last build (run `npm run build` to refresh)',
+    )
+  }
+}
+
+async function main() {
+  const options = parseOptions(process.argv.slice(2))
+  if (options.help) {
+    console.log(usage())
+    return 0
+  }
+  ensureBuilt()
+  const suites = SUITES.filter(s => !options.only || options.only.includes(s.name))
+  let failed = 0
+  for (const suite of suites) {
+    console.error(
+      `[${suite.name}] ${options.runs} run(s) per measurement on ${options.modules.map(m => m.name).join(', ')}`,
+    )
+    const result = await suite.run({
+      runs: options.runs,
+      modules: options.modules,
+      log: line => console.error(line),
+    })
+    failed += result.failed
+    console.log(`\n${result.markdown}\n`)
+    if (options.write) {
+      updateSection(RESULTS, suite.name, result.markdown)
+      console.error(`[${suite.name}] updated test/bench/RESULTS.md`)
+    }
+  }
+  if (!options.write)
+    console.error('RESULTS.md not updated (--quick or --no-write; pass --write to update it)')
+  return failed > 0 ? 1 : 0
+}
+
+main().then(
+  code => {
+    process.exitCode = code
+  },
+  error => {
+    console.error(error.message)
+    process.exitCode = 1
+  },
+)

@@ -206,7 +206,7 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
  * original bytes as long as the IR still encodes to what it encoded to at decode time, so untouched
  * modules round-trip byte for byte.
  */
-export function encode(m: Module): Uint8Array {
+export function encode(m: Module): Uint8Array<ArrayBuffer> {
   const out = new Writer(1 << 16)
   out.bytes(new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]))
   const writeCustoms = (after: number): void => {

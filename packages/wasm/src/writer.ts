@@ -1,6 +1,6 @@
 /** Growable byte buffer with the LEB128 and float writers the encoder needs. */
 export class Writer {
-  buf: Uint8Array
+  buf: Uint8Array<ArrayBuffer>
   len = 0
   private view: DataView
 
@@ -133,7 +133,7 @@ export class Writer {
     this.len += inner.len
   }
 
-  finish(): Uint8Array {
+  finish(): Uint8Array<ArrayBuffer> {
     return this.buf.slice(0, this.len)
   }
 
