@@ -68,14 +68,18 @@ function parseOptions(argv) {
   return { help: values.help, only, modules, runs, write }
 }
 
-/** Newest modification time under a directory (recursive), in ms. */
-function newestMtime(dir) {
-  let newest = 0
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name)
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs)
+/** Source files (relative to src) whose compiled dist/<name>.js is missing or older than the source. */
+function staleSources(pkg, dir = '') {
+  const stale = []
+  for (const entry of readdirSync(join(pkg, 'src', dir), { withFileTypes: true })) {
+    const rel = join(dir, entry.name)
+    if (entry.isDirectory()) stale.push(...staleSources(pkg, rel))
+    else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts')) {
+      const out = join(pkg, 'dist', rel.replace(/\.ts$/, '.js'))
+      if (!existsSync(out) || statSync(out).mtimeMs < statSync(join(pkg, 'src', rel)).mtimeMs) stale.push(rel)
+    }
   }
-  return newest
+  return stale
 }
 
 /** Builds packages/wasm if its dist is missing; warns if dist looks older than src. */
@@ -97,9 +101,11 @@ function ensureBuilt() {
       throw new Error('packages/wasm/dist/index.js is still missing; run `npm run build` first')
     return
   }
-  if (newestMtime(join(pkg, 'src')) > statSync(entry).mtimeMs) {
+  const stale = staleSources(pkg)
+  if (stale.length > 0) {
     console.error(
-      'warning: packages/wasm/src is newer than dist; results are for the last build (run `npm run build` to refresh)',
+      `warning: packages/wasm/dist is older than src (${stale.join(', ')}); ` +
+        'results are for the last build (run `npm run build` to refresh)',
     )
   }
 }
