@@ -263,25 +263,26 @@ export function typeFunctionBody(
       case 'return':
         popN(ft.results.length)
         return [[...ft.results], []]
+      // Tail calls push nothing: the callee's results leave the function (like `return`).
       case 'call':
       case 'return_call': {
         const t = funcType(m, ctx.funcTypes[ins.func as number] as number)
         popN(t.params.length)
-        return [[...t.params], [...t.results]]
+        return [[...t.params], op.terminal ? [] : [...t.results]]
       }
       case 'call_indirect':
       case 'return_call_indirect': {
         const t = funcType(m, ins.type as number)
         const p: StackType[] = [...t.params, addr(ctx.tables[ins.table ?? 0]?.is64)]
         popN(p.length)
-        return [p, [...t.results]]
+        return [p, op.terminal ? [] : [...t.results]]
       }
       case 'call_ref':
       case 'return_call_ref': {
         const t = funcType(m, ins.type as number)
         const p: StackType[] = [...t.params, ref(ins.type as number, true)]
         popN(p.length)
-        return [p, [...t.results]]
+        return [p, op.terminal ? [] : [...t.results]]
       }
       case 'throw': {
         const t = funcType(m, ctx.tags[ins.tag as number] as number)
