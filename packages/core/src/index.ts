@@ -1,5 +1,4 @@
-/**
- * Placeholder entry point. Nothing of the asyncify-with-exceptions rewrite is implemented yet;
- * this module exists so the workspace builds and links end to end.
- */
-export const version = '0.0.0'
+export { type AsyncifyReport, type AsyncifyResult, asyncify, type InstrumentedFunction } from './asyncify.js'
+export { AsyncifyError, AsyncifyOptionError } from './errors.js'
+export { type AsyncifyOptions, type OptimizeLevel, resolveOptions } from './options.js'
+export { parseList, wildcardToRegExp } from './patterns.js'

@@ -1,0 +1,45 @@
+/** `asserts`: uninstrumented functions trap if the asyncify state changes across one of their calls. */
+import type { FuncBody, Instr, InstrTypes, ValType } from '@unplugin-asyncify/wasm'
+import { I } from './build.js'
+
+const CALLS = new Set(['call', 'call_indirect', 'call_ref'])
+
+export function addStateAsserts(
+  body: FuncBody,
+  paramCount: number,
+  stateGlobal: number,
+  types: Map<Instr, InstrTypes>,
+): void {
+  const addLocal = (t: ValType): number => {
+    body.locals.push(t)
+    return paramCount + body.locals.length - 1
+  }
+  const old = addLocal('i32')
+  const check = (): Instr[] => [
+    I.globalGet(stateGlobal),
+    I.localGet(old),
+    I.plain('i32.ne'),
+    I.ifElse(null, [I.unreachable()]),
+  ]
+  const rewrite = (list: Instr[]): Instr[] => {
+    const out: Instr[] = []
+    for (const ins of list) {
+      if (ins.body !== undefined) ins.body = rewrite(ins.body)
+      if (ins.else !== undefined) ins.else = rewrite(ins.else)
+      if (ins.legacyCatches !== undefined) for (const c of ins.legacyCatches) c.body = rewrite(c.body)
+      out.push(ins)
+      if (!CALLS.has(ins.op.name)) continue
+      const results = (types.get(ins)?.results ?? []) as ValType[]
+      if (results.length === 0 || results.some(t => (t as unknown) === 'bot')) {
+        if (results.length === 0) out.push(...check())
+        continue
+      }
+      const temps = results.map(t => addLocal(t))
+      for (let i = temps.length - 1; i >= 0; i--) out.push(I.localSet(temps[i] as number))
+      out.push(...check())
+      for (const t of temps) out.push(I.localGet(t))
+    }
+    return out
+  }
+  body.body = [I.globalGet(stateGlobal), I.localSet(old), ...rewrite(body.body)]
+}

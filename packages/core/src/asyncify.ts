@@ -1,0 +1,443 @@
+/** The whole rewrite: bytes → analysis → instrumentation → bytes (+ optional binaryen optimization) + report. */
+import {
+  bodyContext,
+  countImports,
+  decode,
+  decodeFunction,
+  encode,
+  type FuncBody,
+  getNames,
+  type Instr,
+  type Module,
+  setFunctionName,
+  typeFunctionBody,
+  typingContext,
+  type ValType,
+} from '@unplugin-asyncify/wasm'
+import { type Analysis, type AsyncifyApiName, analyze, type FuncInfo, reasonChain } from './analysis.js'
+import { API_EXPORTS, apiFunctions, frameHelperFunctions, internFuncType } from './api.js'
+import { addStateAsserts } from './asserts.js'
+import { I } from './build.js'
+import { AsyncifyError, AsyncifyOptionError } from './errors.js'
+import { usedFeatures } from './features.js'
+import { instrumentFunction } from './instrument-function.js'
+import { type AsyncifyOptions, type ResolvedOptions, resolveOptions } from './options.js'
+import { remapIndices } from './renumber.js'
+
+export interface InstrumentedFunction {
+  index: number
+  name: string
+  /** Call chain down to what may suspend, e.g. ["read_file", "fd_read (import wasi.fd_read)"]. */
+  reason: string[]
+  /** Calls in it that may unwind. */
+  sites: number
+  /** Locals saved over all its call sites (sum of the per-site sets, deduplicated by set). */
+  savedLocals: number
+  /** Largest frame one unwind of it writes, in bytes. */
+  maxFrameBytes: number
+}
+
+export interface AsyncifyReport {
+  instrumented: InstrumentedFunction[]
+  /** Total number of calls that may unwind. */
+  sites: number
+  /** Exported functions that may suspend (their JS callers must expect an unwind). */
+  suspendingExports: string[]
+  /** Imports that may suspend. */
+  suspendingImports: string[]
+  /** Whether indirect calls were resolved by signature (no function references from outside). */
+  indirectTargetsKnown: boolean
+  legacyExceptionsTranslated: boolean
+  warnings: string[]
+  sizeBefore: number
+  sizeAfter: number
+  /** Milliseconds per phase. */
+  timings: Record<'decode' | 'analyze' | 'instrument' | 'encode' | 'optimize' | 'total', number>
+}
+
+export interface AsyncifyResult {
+  binary: Uint8Array<ArrayBuffer>
+  report: AsyncifyReport
+}
+
+function hasLegacyTry(list: Instr[]): boolean {
+  for (const ins of list) {
+    if (ins.op.control === 'try' || ins.op.name === 'rethrow') return true
+    if (ins.body !== undefined && hasLegacyTry(ins.body)) return true
+    if (ins.else !== undefined && hasLegacyTry(ins.else)) return true
+  }
+  return false
+}
+
+async function loadBinaryen(): Promise<typeof import('binaryen').default> {
+  return (await import('binaryen')).default
+}
+
+interface BinaryenReader {
+  readBinary(data: Uint8Array, features?: number): import('binaryen').default.Module
+}
+
+function binaryenMessage(e: unknown): string {
+  if (e instanceof Error) return e.message
+  const m = (e as { message?: unknown } | null)?.message
+  return typeof m === 'string' ? m : String(e)
+}
+
+/** Runs binaryen passes on `bytes` with exactly the features the module uses. */
+async function runBinaryen(
+  bytes: Uint8Array,
+  features: number,
+  what: string,
+  run: (mod: import('binaryen').default.Module, b: typeof import('binaryen').default) => void,
+  debugInfo: boolean,
+): Promise<Uint8Array<ArrayBuffer>> {
+  const b = await loadBinaryen()
+  let mod: import('binaryen').default.Module
+  try {
+    mod = (b as unknown as BinaryenReader).readBinary(bytes, features)
+  } catch (e) {
+    throw new AsyncifyError(`binaryen could not read the module for ${what}: ${binaryenMessage(e)}`)
+  }
+  try {
+    mod.setFeatures(features)
+    run(mod, b)
+    const prev = b.getDebugInfo()
+    b.setDebugInfo(debugInfo)
+    try {
+      return new Uint8Array(mod.emitBinary())
+    } finally {
+      b.setDebugInfo(prev)
+    }
+  } finally {
+    mod.dispose()
+  }
+}
+
+function decodeAll(m: Module): FuncBody[] {
+  const ctx = bodyContext(m)
+  return m.funcs.map((f, d) => f.body ?? decodeFunction(m, d, ctx))
+}
+
+export async function asyncify(input: Uint8Array, options: AsyncifyOptions = {}): Promise<AsyncifyResult> {
+  const opts = resolveOptions(options)
+  const t0 = performance.now()
+  const timings = { decode: 0, analyze: 0, instrument: 0, encode: 0, optimize: 0, total: 0 }
+  let mark = t0
+  const lap = (k: keyof typeof timings): void => {
+    const now = performance.now()
+    timings[k] += now - mark
+    mark = now
+  }
+
+  let m = decode(input, { bodies: 'lazy' })
+  if (m.exports.some(e => e.name === API_EXPORTS.start_unwind))
+    throw new AsyncifyError('the module is already instrumented (it exports asyncify_start_unwind)')
+  let bodies = decodeAll(m)
+  let translated = false
+  const legacyIn = bodies.findIndex(b => hasLegacyTry(b.body))
+  if (legacyIn >= 0) {
+    const name = `function ${countImports(m, 'func') + legacyIn}`
+    if (opts.legacyExceptions === 'error')
+      throw new AsyncifyError(
+        `${name} uses legacy exception handling (try/catch/delegate/rethrow) and legacyExceptions is 'error'`,
+      )
+    lap('decode')
+    const converted = await runBinaryen(
+      input,
+      usedFeatures(m, bodies),
+      'translate-to-exnref',
+      mod => mod.runPasses(['translate-to-exnref']),
+      true,
+    )
+    lap('optimize')
+    m = decode(converted, { bodies: 'lazy' })
+    bodies = decodeAll(m)
+    translated = true
+  }
+  lap('decode')
+
+  const analysis = analyze(m, bodies, opts)
+  const importedFuncs = countImports(m, 'func')
+  const instrumented = analysis.funcs.filter(f => analysis.needsInstrumentation(f))
+  const siteSets = new Map<number, Set<Instr>>()
+  for (const f of instrumented)
+    siteSets.set(f.index, collectSites(analysis, f, bodies[f.index - importedFuncs] as FuncBody))
+  lap('analyze')
+
+  const needsAllBodies = analysis.apiImports.size > 0 || opts.relocatable
+  if (needsAllBodies) {
+    m.funcs.forEach((f, d) => (f.body = bodies[d] as FuncBody))
+    // Index shifts must reach the name section too; a malformed one is dropped rather than left wrong.
+    if (m.customs.some(c => c.name === 'name')) {
+      try {
+        getNames(m)
+      } catch {
+        m.customs = m.customs.filter(c => c.name !== 'name')
+      }
+    }
+  }
+
+  // Memory for the asyncify data.
+  const memCount = countImports(m, 'memory') + m.memories.length
+  let mem: number
+  if (opts.inSecondaryMemory) {
+    mem = memCount
+    m.memories.push({
+      limits: { min: opts.secondaryMemorySize, max: opts.secondaryMemorySize, shared: false, is64: false },
+      pageSizeLog2: null,
+    })
+    exportUnique(m, 'asyncify_memory', 'memory', mem)
+  } else if (memCount === 0) {
+    mem = 0
+    m.memories.push({ limits: { min: 1, max: null, shared: false, is64: false }, pageSizeLog2: null })
+    exportUnique(m, 'memory', 'memory', mem)
+  } else if (memCount === 1 && opts.memory === null) mem = 0
+  else {
+    const want = opts.memory ?? 'memory'
+    const e = m.exports.find(x => x.kind === 'memory' && x.name === want)
+    if (e === undefined)
+      throw new AsyncifyOptionError(
+        'memory',
+        opts.memory === null
+          ? `the module has ${memCount} memories: name the exported one to use`
+          : `no exported memory is named ${want}`,
+      )
+    mem = e.index
+  }
+  const memIs64 = bodyContext(m).memIs64[mem] === true
+  const ptr: 'i32' | 'i64' = memIs64 ? 'i64' : 'i32'
+  const ptrZero: Instr = ptr === 'i64' ? I.i64(0n) : I.i32(0)
+
+  // Globals: state and data pointer.
+  let stateGlobal: number
+  let dataGlobal: number
+  if (opts.relocatable) {
+    const importedGlobals = countImports(m, 'global')
+    remapIndices(m, bodies, { global: g => (g >= importedGlobals ? g + 2 : g) })
+    const at = lastImportPosition(m, 'global')
+    m.imports.splice(
+      at,
+      0,
+      {
+        module: 'env',
+        name: '__asyncify_state',
+        desc: { kind: 'global', global: { type: 'i32', mutable: true } },
+      },
+      {
+        module: 'env',
+        name: '__asyncify_data',
+        desc: { kind: 'global', global: { type: ptr, mutable: true } },
+      },
+    )
+    stateGlobal = importedGlobals
+    dataGlobal = importedGlobals + 1
+  } else {
+    const base = countImports(m, 'global') + m.globals.length
+    m.globals.push(
+      { type: 'i32', mutable: true, init: [I.i32(0)] },
+      { type: ptr, mutable: true, init: [ptrZero] },
+    )
+    stateGlobal = base
+    dataGlobal = base + 1
+  }
+  if (opts.exportGlobals) {
+    exportUnique(m, '__asyncify_state', 'global', stateGlobal)
+    exportUnique(m, '__asyncify_data', 'global', dataGlobal)
+  }
+
+  // asyncify.* imports become the module's own API functions (appended below).
+  const apiOrder: AsyncifyApiName[] = [
+    'start_unwind',
+    'stop_unwind',
+    'start_rewind',
+    'stop_rewind',
+    'get_state',
+  ]
+  let funcShift = (i: number): number => i
+  if (analysis.apiImports.size > 0) {
+    const removed = [...analysis.apiImports.keys()].sort((a, b) => a - b)
+    const newImported = importedFuncs - removed.length
+    const apiBase = newImported + m.funcs.length
+    funcShift = (i: number): number => {
+      const api = analysis.apiImports.get(i)
+      if (api !== undefined) return apiBase + apiOrder.indexOf(api)
+      let below = 0
+      for (const r of removed) if (r < i) below++
+      return i - below
+    }
+    remapIndices(m, bodies, { func: funcShift })
+    let k = -1
+    m.imports = m.imports.filter(imp => {
+      if (imp.desc.kind !== 'func') return true
+      k++
+      return !analysis.apiImports.has(k)
+    })
+  }
+
+  // New functions go after the existing ones: first the API (its indices were fixed above), then helpers.
+  const apiBase = countImports(m, 'func') + m.funcs.length
+  const helperBase = apiBase + apiOrder.length
+  const typeFor = (params: ValType[], results: ValType[]): number => internFuncType(m, params, results)
+  const helperFuncs = frameHelperFunctions({ stateGlobal, dataGlobal, mem, ptr, typeFor })
+  const typing = typingContext(m)
+  const env = {
+    helpers: {
+      rewindIndex: helperBase,
+      rewindTake: helperBase + 1,
+      unwindTake: helperBase + 2,
+      unwindFinish: helperBase + 3,
+    },
+    module: m,
+    typing,
+    stateGlobal,
+    dataGlobal,
+    mem,
+    ptr,
+    blockType: (params: ValType[], results: ValType[]) =>
+      params.length === 0 && results.length === 0
+        ? null
+        : params.length === 0 && results.length === 1
+          ? (results[0] as ValType)
+          : internFuncType(m, params, results),
+  }
+  const report: InstrumentedFunction[] = []
+  let totalSites = 0
+  for (const f of instrumented) {
+    const d = f.index - importedFuncs
+    const body = bodies[d] as FuncBody
+    const func = m.funcs[d]
+    if (func === undefined) throw new AsyncifyError(`internal: no function ${f.name}`)
+    func.body = body
+    let r: ReturnType<typeof instrumentFunction>
+    try {
+      r = instrumentFunction(env, f.name, func.type, body, siteSets.get(f.index) as Set<Instr>)
+    } catch (e) {
+      if (e instanceof AsyncifyError) throw e
+      throw new AsyncifyError(`while instrumenting ${f.name}: ${(e as Error).message}`)
+    }
+    totalSites += r.sites
+    report.push({
+      index: funcShift(f.index),
+      name: f.name,
+      reason: reasonChain(analysis, f),
+      sites: r.sites,
+      savedLocals: r.savedLocals,
+      maxFrameBytes: r.maxFrameBytes,
+    })
+  }
+
+  const apiFuncs = apiFunctions({ stateGlobal, dataGlobal, mem, ptr, typeFor })
+  const named = m.names !== null || m.customs.some(c => c.name === 'name')
+  apiFuncs.forEach((a, i) => {
+    m.funcs.push({ type: a.type, body: a.body, raw: null, rawOffset: 0 })
+    exportUnique(m, API_EXPORTS[a.name], 'func', apiBase + i)
+    if (named) setFunctionName(m, apiBase + i, API_EXPORTS[a.name])
+  })
+  helperFuncs.forEach((h, i) => {
+    m.funcs.push({ type: h.type, body: h.body, raw: null, rawOffset: 0 })
+    if (named) setFunctionName(m, helperBase + i, h.name)
+  })
+
+  if (opts.asserts) {
+    const skip = new Set(instrumented.map(f => f.index))
+    const tctx = typingContext(m)
+    for (const f of analysis.funcs) {
+      if (f.imported || skip.has(f.index) || f.topMostRuntime || f.bottomMostRuntime) continue
+      const d = f.index - importedFuncs
+      const func = m.funcs[d]
+      const body = bodies[d]
+      if (func === undefined || body === undefined) continue
+      func.body = body
+      const ft = m.types[func.type]?.composite
+      const params = ft?.kind === 'func' ? ft.params.length : 0
+      addStateAsserts(body, params, stateGlobal, typeFunctionBody(tctx, func.type, body))
+    }
+  }
+  lap('instrument')
+
+  let binary = encode(m)
+  lap('encode')
+  if (opts.optimize !== 0) {
+    const level = opts.optimize === 's' || opts.optimize === 'z' ? 2 : opts.optimize
+    const shrink = opts.optimize === 's' ? 1 : opts.optimize === 'z' ? 2 : 0
+    const features = usedFeatures(
+      m,
+      m.funcs
+        .map(f => f.body)
+        .filter((b): b is FuncBody => b !== null)
+        .concat(bodies),
+    )
+    binary = await runBinaryen(
+      binary,
+      features,
+      'optimization',
+      (mod, b) => {
+        b.setOptimizeLevel(level)
+        b.setShrinkLevel(shrink)
+        mod.optimize()
+      },
+      opts.debugInfo,
+    )
+    lap('optimize')
+  }
+  timings.total = performance.now() - t0
+
+  const suspendingExports = m.exports
+    .filter(e => e.kind === 'func')
+    .filter(e => {
+      const old = analysis.funcs.find(f => funcShift(f.index) === e.index)
+      return old?.canChangeState === true
+    })
+    .map(e => e.name)
+  return {
+    binary,
+    report: {
+      instrumented: report,
+      sites: totalSites,
+      suspendingExports,
+      suspendingImports: analysis.funcs
+        .filter(f => f.imported && f.canChangeState)
+        .map(f => f.importName as string),
+      indirectTargetsKnown: analysis.indirectTargetsKnown,
+      legacyExceptionsTranslated: translated,
+      warnings: analysis.warnings,
+      sizeBefore: input.length,
+      sizeAfter: binary.length,
+      timings,
+    },
+  }
+}
+
+function collectSites(a: Analysis, f: FuncInfo, body: FuncBody): Set<Instr> {
+  const out = new Set<Instr>()
+  const visit = (list: Instr[]): void => {
+    for (const ins of list) {
+      if (a.isSite(f, ins)) out.add(ins)
+      if (ins.body !== undefined) visit(ins.body)
+      if (ins.else !== undefined) visit(ins.else)
+      if (ins.legacyCatches !== undefined) for (const c of ins.legacyCatches) visit(c.body)
+    }
+  }
+  visit(body.body)
+  return out
+}
+
+function exportUnique(m: Module, name: string, kind: 'func' | 'memory' | 'global', index: number): void {
+  if (m.exports.some(e => e.name === name))
+    throw new AsyncifyError(`the module already exports something named ${name}`)
+  m.exports.push({ name, kind, index })
+}
+
+/** Position in the import list right after the last import of `kind` (or at the end). */
+function lastImportPosition(m: Module, kind: 'global'): number {
+  let at = m.imports.length
+  for (let i = m.imports.length - 1; i >= 0; i--) {
+    if (m.imports[i]?.desc.kind === kind) {
+      at = i + 1
+      break
+    }
+  }
+  return at
+}
+
+export type { ResolvedOptions }

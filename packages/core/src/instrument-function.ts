@@ -1,0 +1,467 @@
+/**
+ * Instrumentation of one function (see docs/asyncify.md for the full picture):
+ *  - every list that holds an unwinding call is cut into segments; the segments before a call-holding
+ *    instruction run only in normal state, so a rewind skips straight to the call it resumes;
+ *  - values on the operand stack below such an instruction are spilled to fresh locals and pushed back
+ *    after it, so the stack holds only the call's operands when it unwinds;
+ *  - after each unwinding call, `if unwinding: idx = N; br $unwind`; the unwind path saves the locals
+ *    live across call N (liveness per call site, grouped by identical sets) and returns;
+ *  - on entry while rewinding the call index and those locals are restored, and guards plus `if`
+ *    conditions steer execution to call N (indices are in program order, so a structure is a range).
+ */
+import {
+  type BlockType,
+  type FuncBody,
+  type Instr,
+  type InstrTypes,
+  type Label,
+  type Module,
+  opByName,
+  type StackType,
+  type TypingContext,
+  typeFunctionBody,
+  type ValType,
+  valTypeText,
+} from '@unplugin-asyncify/wasm'
+import type { FrameHelpers } from './api.js'
+import { byteSize, defaultValue, I, memOps } from './build.js'
+import { AsyncifyError } from './errors.js'
+import { liveAfterSites } from './liveness.js'
+
+/** Module-wide facts every instrumented function needs. */
+export interface FunctionEnv {
+  module: Module
+  typing: TypingContext
+  stateGlobal: number
+  dataGlobal: number
+  /** Memory holding the asyncify data structure and buffer. */
+  mem: number
+  ptr: 'i32' | 'i64'
+  /** Returns a block type for [params] → [results], adding a function type when needed. */
+  blockType(params: ValType[], results: ValType[]): BlockType
+  helpers: FrameHelpers
+}
+
+export interface FunctionResult {
+  sites: number
+  /** Distinct save/restore blocks (1 when the union of the live sets is saved at every site). */
+  saveBlocks: number
+  /** Bytes the deepest save of this function writes (largest live set + the call index). */
+  maxFrameBytes: number
+  savedLocals: number
+}
+
+const STATE_REWINDING = 2
+
+const RETURN_CALL_TO_CALL: Record<string, string> = {
+  return_call: 'call',
+  return_call_indirect: 'call_indirect',
+  return_call_ref: 'call_ref',
+}
+
+function concrete(types: StackType[], where: string): ValType[] {
+  for (const t of types)
+    if (t === 'bot') throw new AsyncifyError(`internal: unreachable stack type at ${where}`)
+  return types as ValType[]
+}
+
+export function instrumentFunction(
+  env: FunctionEnv,
+  funcName: string,
+  typeIndex: number,
+  body: FuncBody,
+  isSite: Set<Instr>,
+): FunctionResult {
+  const ft = env.module.types[typeIndex]?.composite
+  if (ft?.kind !== 'func') throw new AsyncifyError(`${funcName}: not a function type`)
+  const localTypes: ValType[] = [...ft.params, ...body.locals]
+  const addLocal = (t: ValType): number => {
+    body.locals.push(t)
+    localTypes.push(t)
+    return localTypes.length - 1
+  }
+
+  // Tail calls that may unwind become call + return: the frame must survive to be saved.
+  convertReturnCalls(body.body, isSite)
+
+  const types = typeFunctionBody(env.typing, typeIndex, body)
+  const typeOf = (ins: Instr): InstrTypes => {
+    const t = types.get(ins)
+    if (t === undefined) throw new AsyncifyError(`internal: untyped ${ins.op.name} in ${funcName}`)
+    return t
+  }
+
+  // Number the reachable sites in program order; record each call-holding instruction's range.
+  const ranges = new Map<Instr, [number, number]>()
+  const siteIndex = new Map<Instr, number>()
+  let next = 0
+  const number = (list: Instr[]): void => {
+    for (const ins of list) {
+      const lo = next
+      if (isSite.has(ins)) siteIndex.set(ins, next++)
+      else if (ins.op.control !== 'none') {
+        number(ins.body ?? [])
+        if (ins.else !== undefined) number(ins.else)
+        for (const c of ins.legacyCatches ?? []) number(c.body)
+      }
+      if (next > lo) ranges.set(ins, [lo, next - 1])
+      if (ins.op.terminal) break
+    }
+  }
+  number(body.body)
+  const siteCount = next
+  if (siteCount === 0) return { sites: 0, saveBlocks: 0, maxFrameBytes: 0, savedLocals: 0 }
+
+  const idx = addLocal('i32')
+  const ptrLocal = addLocal(env.ptr)
+  // Yields the index of the call that unwound.
+  const unwind: Instr = I.block('i32', [])
+  /** Guards that only take their else arm while rewinding (see liveness). */
+  const guards = new Set<Instr>()
+  /** Locals a call needs on rewind beyond what is live after it (the callee of an indirect call). */
+  const forced = new Map<number, number[]>()
+
+  const stateIs = (v: number): Instr[] =>
+    v === 0
+      ? [I.globalGet(env.stateGlobal), I.plain('i32.eqz')]
+      : [I.globalGet(env.stateGlobal), I.i32(v), I.plain('i32.eq')]
+  const notRewinding = (): Instr[] => [
+    I.globalGet(env.stateGlobal),
+    I.i32(STATE_REWINDING),
+    I.plain('i32.ne'),
+  ]
+  // While rewinding inside a list, the target is never below the range of the next call-holding
+  // instruction (earlier ones would have taken it), so "in range" is just "target <= hi".
+  const inRange = ([, hi]: [number, number]): Instr[] => [I.localGet(idx), I.i32(hi), I.plain('i32.le_u')]
+  const defaults = (ts: ValType[], why: string): Instr[] =>
+    ts.map(t => {
+      const d = defaultValue(t)
+      if (d === null)
+        throw new AsyncifyError(
+          `${funcName}: a non-nullable ${valTypeText(t)} value ${why} has no default to stand in for it while rewinding`,
+        )
+      return d
+    })
+  const spill = (ts: ValType[]): { temps: number[]; code: Instr[] } => {
+    const temps = ts.map(t => addLocal(t))
+    const code: Instr[] = []
+    for (let i = temps.length - 1; i >= 0; i--) code.push(I.localSet(temps[i] as number))
+    return { temps, code }
+  }
+  const gets = (temps: number[]): Instr[] => temps.map(t => I.localGet(t))
+
+  /** `if (state == normal || idx in range)` around an instruction taking `params` and leaving `results`. */
+  const rangeGuard = (
+    inner: Instr[],
+    range: [number, number],
+    params: ValType[],
+    results: ValType[],
+  ): Instr[] => {
+    const skip: Instr[] = params.map(() => I.drop())
+    skip.push(...defaults(results, 'produced by a skipped call'))
+    const guard = I.ifElse(env.blockType(params, results), inner, skip)
+    guards.add(guard)
+    return [...stateIs(0), ...inRange(range), I.plain('i32.or'), guard]
+  }
+
+  const transformInstr = (ins: Instr, guarded: boolean, pre: Instr[], post: Instr[]): Instr[] => {
+    const t = typeOf(ins)
+    const params = concrete(t.params, ins.op.name)
+    const range = ranges.get(ins) as [number, number]
+    let inner: Instr[]
+    const n = siteIndex.get(ins)
+    if (n !== undefined) {
+      inner = []
+      if (ins.op.name === 'call_indirect' || ins.op.name === 'call_ref') {
+        // The callee operand must be the same on rewind: keep it in a local saved with this call.
+        const calleeType = params[params.length - 1] as ValType
+        const callee = addLocal(calleeType)
+        forced.set(n, [callee])
+        const select: Instr = typeof calleeType === 'string' ? I.select() : I.selectTyped(calleeType)
+        inner.push(I.localGet(callee), ...notRewinding(), select, I.localTee(callee))
+      }
+      // After a call that may unwind the state is normal or unwinding (binaryen tests == 1; any
+      // non-zero state here means an unwind is under way).
+      inner.push(ins, I.i32(n), I.globalGet(env.stateGlobal), I.brIf(unwind), I.drop())
+    } else if (ins.op.control === 'if') {
+      // While rewinding the condition is recomputed from the call index: take the arm holding the call.
+      const thenSites = siteRangeOf(ins.body ?? [])
+      const blockParams = params.slice(0, -1)
+      ins.body = transformList(ins.body ?? [], blockParams)
+      if (ins.else !== undefined) ins.else = transformList(ins.else, blockParams)
+      const pick = thenSites === null ? [I.i32(0)] : inRange(thenSites)
+      inner = [...pick, ...notRewinding(), I.select(), ins]
+    } else if (ins.op.control === 'block' || ins.op.control === 'loop' || ins.op.control === 'try_table') {
+      const sig = params
+      ins.body = transformList(ins.body ?? [], sig)
+      inner = [ins]
+    } else if (ins.op.control === 'try') {
+      throw new AsyncifyError(
+        `${funcName}: a legacy try/catch holds a call that may unwind; translate legacy exceptions to try_table first`,
+      )
+    } else {
+      throw new AsyncifyError(`internal: ${ins.op.name} holds a call site`)
+    }
+    // The code making the operands and the spill of the results go inside the guard, so a skipped
+    // instruction needs no stand-in values at all.
+    return guarded ? rangeGuard([...pre, ...inner, ...post], range, [], []) : [...pre, ...inner, ...post]
+  }
+
+  /** Sites inside a list (after transformation the original instructions keep their ranges). */
+  const siteRangeOf = (list: Instr[]): [number, number] | null => {
+    let lo = Number.POSITIVE_INFINITY
+    let hi = -1
+    const visit = (l: Instr[]): void => {
+      for (const ins of l) {
+        const r = ranges.get(ins)
+        if (r !== undefined) {
+          lo = Math.min(lo, r[0])
+          hi = Math.max(hi, r[1])
+        }
+      }
+    }
+    visit(list)
+    return hi < 0 ? null : [lo, hi]
+  }
+
+  const transformList = (list: Instr[], entry: ValType[]): Instr[] => {
+    const positions: number[] = []
+    const stacks: ValType[][] = []
+    const stack: StackType[] = [...entry]
+    for (let k = 0; k < list.length; k++) {
+      const ins = list[k] as Instr
+      if (ranges.has(ins)) {
+        positions.push(k)
+        stacks.push(concrete([...stack], `${funcName} before ${ins.op.name}`))
+      }
+      const t = typeOf(ins)
+      stack.length -= Math.min(stack.length, t.params.length)
+      if (ins.op.terminal) break
+      stack.push(...t.results)
+    }
+    if (positions.length === 0) return list
+    const out: Instr[] = []
+    // The frame's stack between call-holding instructions lives in these locals (bottom → top).
+    let pending: number[] = []
+    if (entry.length > 0) {
+      const s = spill(entry)
+      out.push(...s.code)
+      pending = s.temps
+    }
+    let prevEnd = 0
+    for (let i = 0; i < positions.length; i++) {
+      const p = positions[i] as number
+      const ins = list[p] as Instr
+      const t = typeOf(ins)
+      const S = stacks[i] as ValType[]
+      const c = t.params.length
+      const params = S.slice(S.length - c)
+      const below = S.slice(0, S.length - c)
+      let belowTemps: number[]
+      const pre: Instr[] = []
+      if (p === prevEnd) {
+        // Nothing ran since the last spill: the operands are exactly the pending locals.
+        belowTemps = pending.slice(0, pending.length - c)
+        pre.push(...gets(pending.slice(pending.length - c)))
+      } else if (below.length === 0 && list.slice(prevEnd, p).every(isPure)) {
+        // Reads and arithmetic only: harmless to run while rewinding (the operands it makes are ignored
+        // then), so it needs no guard.
+        belowTemps = []
+        pre.push(...gets(pending), ...list.slice(prevEnd, p))
+      } else {
+        const arm: Instr[] = [...gets(pending), ...list.slice(prevEnd, p)]
+        belowTemps = []
+        if (below.length > 0) {
+          const s = spill(S)
+          arm.push(...s.code, ...gets(s.temps.slice(below.length)))
+          belowTemps = s.temps.slice(0, below.length)
+        }
+        const guard = I.ifElse(
+          env.blockType([], params),
+          arm,
+          defaults(params, 'passed to a call that is skipped while rewinding'),
+        )
+        guards.add(guard)
+        pre.push(...stateIs(0), guard)
+      }
+      const last = i === positions.length - 1
+      const results = concrete(t.results, ins.op.name)
+      if (last) {
+        out.push(...transformInstr(ins, false, pre, []))
+        if (belowTemps.length > 0) {
+          if (results.length > 0) {
+            const r = spill(results)
+            out.push(...r.code, ...gets(belowTemps), ...gets(r.temps))
+          } else out.push(...gets(belowTemps))
+        }
+        out.push(...list.slice(p + 1))
+      } else {
+        const r = spill(results)
+        out.push(...transformInstr(ins, true, pre, r.code))
+        pending = [...belowTemps, ...r.temps]
+      }
+      prevEnd = p + 1
+    }
+    return out
+  }
+
+  const mainList = transformList(body.body, [])
+  unwind.body = [...mainList, I.ret()]
+
+  // Liveness on the rewritten body; the unwind exit saves explicitly, so nothing is live into it.
+  const live = liveAfterSites(body, unwind.body, localTypes.length, siteIndex, [unwind], guards)
+  const groups = new Map<string, { locals: number[]; sites: number[] }>()
+  const groupOfSite: number[] = new Array(siteCount)
+  const groupList: { locals: number[]; sites: number[] }[] = []
+  for (let n = 0; n < siteCount; n++) {
+    const set = live.get(n)
+    const liveLocals = set === undefined ? [] : set.toArray().filter(l => l !== idx && l !== ptrLocal)
+    const extra = (forced.get(n) ?? []).filter(l => !liveLocals.includes(l))
+    const locals = [...liveLocals, ...extra].sort((a, b) => a - b)
+    for (const l of locals) {
+      const lt = localTypes[l] as ValType
+      if (typeof lt !== 'string')
+        throw new AsyncifyError(
+          `${funcName}: local ${l} of type ${valTypeText(lt)} is live across a call that may unwind; reference-typed locals are not supported yet`,
+        )
+    }
+    const key = locals.join(',')
+    let g = groups.get(key)
+    if (g === undefined) {
+      g = { locals, sites: [] }
+      groups.set(key, g)
+      groupList.push(g)
+    }
+    g.sites.push(n)
+    groupOfSite[n] = groupList.indexOf(g)
+  }
+
+  // One save/restore block per distinct live set keeps unwinds minimal, but each block costs code. When the
+  // per-site blocks add up to much more than one block for their union, save the union at every site:
+  // still only locals live across some unwinding call, at a fraction of the code.
+  const union = new Set<number>()
+  let perSiteTotal = 0
+  for (const g of groupList) {
+    perSiteTotal += g.locals.length
+    for (const l of g.locals) union.add(l)
+  }
+  const unionMode = groupList.length > 1 && perSiteTotal > union.size + 16
+  if (unionMode) {
+    const merged = { locals: [...union].sort((a, b) => a - b), sites: groupList.flatMap(g => g.sites) }
+    groupList.length = 0
+    groupList.push(merged)
+    groupOfSite.fill(0)
+  }
+
+  const layout = (locals: number[]): { offsets: number[]; size: number } => {
+    let size = 0
+    const offsets = locals.map(l => {
+      const o = size
+      size += byteSize(localTypes[l] as ValType)
+      return o
+    })
+    return { offsets, size }
+  }
+
+  /** Dispatch on `idx` to one code block per group, each followed by a branch to the end. */
+  const dispatch = (perGroup: Instr[][]): Instr[] => {
+    if (perGroup.length === 1) return perGroup[0] as Instr[]
+    const done: Instr = I.block(null, [])
+    const labels: Instr[] = perGroup.map(() => I.block(null, []))
+    // Innermost block holds the br_table; each block's code follows its end.
+    let inner: Instr[] = [
+      I.localGet(idx),
+      I.brTable(
+        groupOfSite.map(g => labels[g] as Instr),
+        labels[0] as Instr,
+      ),
+    ]
+    for (let g = 0; g < labels.length; g++) {
+      const lbl = labels[g] as Instr
+      lbl.body = inner
+      inner = [lbl, ...(perGroup[g] as Instr[]), I.br(done)]
+    }
+    done.body = inner
+    return [done]
+  }
+
+  let maxFrame = 0
+  const saves: Instr[][] = []
+  const loads: Instr[][] = []
+  let savedLocals = 0
+  for (const g of groupList) {
+    const { offsets, size } = layout(g.locals)
+    maxFrame = Math.max(maxFrame, size + 4)
+    savedLocals += g.locals.length
+    const save: Instr[] = []
+    const load: Instr[] = []
+    g.locals.forEach((l, k) => {
+      const ops = memOps(localTypes[l] as ValType)
+      const off = offsets[k] as number
+      save.push(I.localGet(ptrLocal), I.localGet(l), I.store(ops.store, env.mem, off))
+      load.push(I.localGet(ptrLocal), I.load(ops.load, env.mem, off), I.localSet(l))
+    })
+    if (size > 0) {
+      save.unshift(I.i32(size), I.call(env.helpers.unwindTake), I.localSet(ptrLocal))
+      load.unshift(I.i32(size), I.call(env.helpers.rewindTake), I.localSet(ptrLocal))
+    }
+    saves.push(save)
+    loads.push(load)
+  }
+
+  const prologue: Instr[] = [
+    ...stateIs(STATE_REWINDING),
+    I.ifElse(null, [I.call(env.helpers.rewindIndex), I.localSet(idx), ...dispatch(loads)]),
+  ]
+  const epilogue: Instr[] = [
+    I.localSet(idx),
+    ...dispatch(saves),
+    I.localGet(idx),
+    I.call(env.helpers.unwindFinish),
+    ...defaults(ft.results, 'returned while unwinding'),
+  ]
+  body.body = [...prologue, unwind, ...epilogue]
+  return { sites: siteCount, saveBlocks: groupList.length, maxFrameBytes: maxFrame, savedLocals }
+}
+
+/** Instructions that cannot trap, write no local and have no side effect (safe to re-run on rewind). */
+const PURE_PREFIXES = ['i32.', 'i64.', 'f32.', 'f64.']
+const TRAPPING = /(div|rem|trunc_f|load|store|atomic)/
+const PURE_NAMES = new Set([
+  'local.get',
+  'global.get',
+  'nop',
+  'drop',
+  'select',
+  'ref.null',
+  'ref.func',
+  'ref.is_null',
+  'memory.size',
+])
+
+function isPure(ins: Instr): boolean {
+  const name = ins.op.name
+  if (ins.op.control !== 'none' || ins.op.prefix !== 0) return false
+  if (PURE_NAMES.has(name)) return true
+  return PURE_PREFIXES.some(p => name.startsWith(p)) && !TRAPPING.test(name)
+}
+
+function convertReturnCalls(list: Instr[], isSite: Set<Instr>): void {
+  for (let i = 0; i < list.length; i++) {
+    const ins = list[i] as Instr
+    const plain = RETURN_CALL_TO_CALL[ins.op.name]
+    if (plain !== undefined && isSite.has(ins)) {
+      const call: Instr = { ...ins, op: opByName(plain) }
+      isSite.delete(ins)
+      isSite.add(call)
+      list.splice(i, 1, call, I.ret())
+      i++
+      continue
+    }
+    if (ins.body !== undefined) convertReturnCalls(ins.body, isSite)
+    if (ins.else !== undefined) convertReturnCalls(ins.else, isSite)
+    for (const c of ins.legacyCatches ?? []) convertReturnCalls(c.body, isSite)
+  }
+}
+
+export type { Label }
