@@ -25,7 +25,7 @@ export const I = {
   brTable: (targets: Label[], target: Label): Instr => ({ op: op('br_table'), targets, target }),
   block: (blockType: BlockType, body: Instr[]): Instr => ({ op: op('block'), blockType, body }),
   ifElse: (blockType: BlockType, body: Instr[], otherwise?: Instr[]): Instr =>
-    otherwise === undefined
+    otherwise === undefined || otherwise.length === 0
       ? { op: op('if'), blockType, body }
       : { op: op('if'), blockType, body, else: otherwise },
   load: (name: string, mem: number, offset: number): Instr => ({ op: op(name), align: 0, mem, offset }),

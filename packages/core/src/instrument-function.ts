@@ -24,7 +24,7 @@ import {
   valTypeText,
 } from '@unplugin-asyncify/wasm'
 import type { FrameHelpers } from './api.js'
-import { byteSize, defaultValue, I, memOps } from './build.js'
+import { byteSize, defaultValue, I, isDefaultable, memOps } from './build.js'
 import { AsyncifyError } from './errors.js'
 import { liveAfterSites } from './liveness.js'
 
@@ -164,7 +164,8 @@ export function instrumentFunction(
     return [...stateIs(0), ...inRange(range), I.plain('i32.or'), guard]
   }
 
-  const transformInstr = (ins: Instr, guarded: boolean, pre: Instr[], post: Instr[]): Instr[] => {
+  const transformInstr = (ins: Instr, guarded: boolean, pre: Instr[], postIn: Instr[]): Instr[] => {
+    let post = postIn
     const t = typeOf(ins)
     const params = concrete(t.params, ins.op.name)
     const range = ranges.get(ins) as [number, number]
@@ -182,7 +183,11 @@ export function instrumentFunction(
       }
       // After a call that may unwind the state is normal or unwinding (binaryen tests == 1; any
       // non-zero state here means an unwind is under way).
-      inner.push(ins, I.i32(n), I.globalGet(env.stateGlobal), I.brIf(unwind), I.drop())
+      // The results are stored (post) before the unwind check, which keeps the code tree-shaped for
+      // binaryen's optimizer; on an unwind the stored values are garbage, but the call runs again on rewind
+      // and stores its real results.
+      inner.push(ins, ...post, I.i32(n), I.globalGet(env.stateGlobal), I.brIf(unwind), I.drop())
+      post = []
     } else if (ins.op.control === 'if') {
       // While rewinding the condition is recomputed from the call index: take the arm holding the call.
       const thenSites = siteRangeOf(ins.body ?? [])
@@ -222,6 +227,55 @@ export function instrumentFunction(
     }
     visit(list)
     return hi < 0 ? null : [lo, hi]
+  }
+
+  /**
+   * Runs `seg` (after pushing the pending values) and leaves the whole final stack `S` in locals. Each value
+   * is stored right where it is produced (or stays in its pending local), so the code keeps the shape of an
+   * expression tree; only values from multi-result producers, and those above them, are stored at the end.
+   */
+  const spillAtProducers = (
+    seg: Instr[],
+    pendingIn: number[],
+    S: ValType[],
+  ): { code: Instr[]; temps: number[] } => {
+    type Slot = { pending: number } | { at: number; single: boolean }
+    const stack: Slot[] = pendingIn.map((_, k) => ({ pending: k }))
+    seg.forEach((ins, at) => {
+      const t = typeOf(ins)
+      stack.length -= Math.min(stack.length, t.params.length)
+      for (let r = 0; r < t.results.length; r++) stack.push({ at, single: t.results.length === 1 })
+    })
+    if (stack.length !== S.length) throw new AsyncifyError(`internal: stack mismatch in ${funcName}`)
+    // Values kept where they are: a bottom run of untouched pending locals, then single-result producers
+    // up to the first value that must be stored at the end.
+    let keepPending = 0
+    while (keepPending < stack.length && 'pending' in (stack[keepPending] as Slot)) keepPending++
+    let endFrom = stack.length
+    for (let k = keepPending; k < stack.length; k++) {
+      const sl = stack[k] as Slot
+      if ('pending' in sl || !sl.single) {
+        endFrom = k
+        break
+      }
+    }
+    const temps: number[] = new Array(S.length)
+    const after = new Map<number, Instr>()
+    for (let k = 0; k < S.length; k++) {
+      if (k < keepPending) temps[k] = pendingIn[k] as number
+      else {
+        temps[k] = addLocal(S[k] as ValType)
+        if (k < endFrom) after.set((stack[k] as { at: number }).at, I.localSet(temps[k] as number))
+      }
+    }
+    const code: Instr[] = gets(pendingIn.slice(keepPending))
+    seg.forEach((ins, at) => {
+      code.push(ins)
+      const set = after.get(at)
+      if (set !== undefined) code.push(set)
+    })
+    for (let k = S.length - 1; k >= endFrom; k--) code.push(I.localSet(temps[k] as number))
+    return { code, temps }
   }
 
   const transformList = (list: Instr[], entry: ValType[]): Instr[] => {
@@ -269,32 +323,49 @@ export function instrumentFunction(
         belowTemps = []
         pre.push(...gets(pending), ...list.slice(prevEnd, p))
       } else {
-        const arm: Instr[] = [...gets(pending), ...list.slice(prevEnd, p)]
         belowTemps = []
-        if (below.length > 0) {
-          const s = spill(S)
-          arm.push(...s.code, ...gets(s.temps.slice(below.length)))
-          belowTemps = s.temps.slice(0, below.length)
+        // One operand leaves the guard as its result (a default stands in while rewinding); several, or
+        // one without a default, are stored to locals inside it, which is also what binaryen's tree IR wants.
+        const viaLocals =
+          below.length > 0 ||
+          params.length > 1 ||
+          (params.length === 1 && !isDefaultable(params[0] as ValType))
+        let guard: Instr
+        if (viaLocals) {
+          const { code, temps } = spillAtProducers(list.slice(prevEnd, p), pending, S)
+          belowTemps = temps.slice(0, below.length)
+          guard = I.ifElse(null, code)
+          pre.push(...stateIs(0), guard, ...gets(temps.slice(below.length)))
+        } else {
+          const arm: Instr[] = [...gets(pending), ...list.slice(prevEnd, p)]
+          guard = I.ifElse(env.blockType([], params), arm, defaults(params, 'passed to a skipped call'))
+          pre.push(...stateIs(0), guard)
         }
-        const guard = I.ifElse(
-          env.blockType([], params),
-          arm,
-          defaults(params, 'passed to a call that is skipped while rewinding'),
-        )
         guards.add(guard)
-        pre.push(...stateIs(0), guard)
       }
       const last = i === positions.length - 1
       const results = concrete(t.results, ins.op.name)
       if (last) {
-        out.push(...transformInstr(ins, false, pre, []))
+        let post: Instr[] = []
+        let after: Instr[] = []
+        let rest = p + 1
+        const next = list[p + 1]
         if (belowTemps.length > 0) {
           if (results.length > 0) {
             const r = spill(results)
-            out.push(...r.code, ...gets(belowTemps), ...gets(r.temps))
-          } else out.push(...gets(belowTemps))
+            post = r.code
+            after = [...gets(belowTemps), ...gets(r.temps)]
+          } else after = gets(belowTemps)
+        } else if (
+          results.length === 1 &&
+          siteIndex.has(ins) &&
+          next !== undefined &&
+          (next.op.name === 'local.set' || next.op.name === 'drop')
+        ) {
+          post = [next]
+          rest = p + 2
         }
-        out.push(...list.slice(p + 1))
+        out.push(...transformInstr(ins, false, pre, post), ...after, ...list.slice(rest))
       } else {
         const r = spill(results)
         out.push(...transformInstr(ins, true, pre, r.code))
@@ -306,10 +377,16 @@ export function instrumentFunction(
   }
 
   const mainList = transformList(body.body, [])
-  unwind.body = [...mainList, I.ret()]
+  // block $done (result R) { block $unwind (result i32) { body; br $done } ; save; defaults }: a tree
+  // shape binaryen's optimizer handles without scratch locals.
+  const done: Instr = I.block(
+    ft.results.length === 1 ? (ft.results[0] as ValType) : env.blockType([], ft.results),
+    [],
+  )
+  unwind.body = [...mainList, I.br(done)]
 
   // Liveness on the rewritten body; the unwind exit saves explicitly, so nothing is live into it.
-  const live = liveAfterSites(body, unwind.body, localTypes.length, siteIndex, [unwind], guards)
+  const live = liveAfterSites(body, unwind.body, localTypes.length, siteIndex, [unwind, done], guards)
   const groups = new Map<string, { locals: number[]; sites: number[] }>()
   const groupOfSite: number[] = new Array(siteCount)
   const groupList: { locals: number[]; sites: number[] }[] = []
@@ -420,7 +497,8 @@ export function instrumentFunction(
     I.call(env.helpers.unwindFinish),
     ...defaults(ft.results, 'returned while unwinding'),
   ]
-  body.body = [...prologue, unwind, ...epilogue]
+  done.body = [unwind, ...epilogue]
+  body.body = [...prologue, done]
   return { sites: siteCount, saveBlocks: groupList.length, maxFrameBytes: maxFrame, savedLocals }
 }
 
