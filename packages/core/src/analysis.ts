@@ -48,6 +48,11 @@ export interface Analysis {
   indirectMayUnwind(caller: FuncInfo, type: number): boolean
   needsInstrumentation(f: FuncInfo): boolean
   isSite(caller: FuncInfo, ins: Instr): boolean
+  /**
+   * Whether the call may reach host code, which is called again while rewinding and must then see the
+   * same arguments (JS in the middle of the stack, emscripten's invoke_* wrappers).
+   */
+  mayCallHost(ins: Instr): boolean
   warnings: string[]
   /** Indirect targets could be resolved (no function reference can enter from outside). */
   indirectTargetsKnown: boolean
@@ -335,9 +340,20 @@ export function analyze(m: Module, bodies: (FuncBody | null)[], opts: ResolvedOp
     if (!known) return true
     return candidates(type).some(c => (funcs[c] as FuncInfo).canChangeState)
   }
+  const importAddressTaken = [...addressTaken].some(f => (funcs[f] as FuncInfo).imported)
   return {
     funcs,
     apiImports,
+    mayCallHost(ins) {
+      const name = ins.op.name
+      if (DIRECT_CALLS.has(name)) {
+        const callee = funcs[ins.func as number] as FuncInfo
+        return callee.imported && !apiImports.has(callee.index)
+      }
+      if (!INDIRECT_CALLS.has(name)) return false
+      if (!known) return true
+      return importAddressTaken && candidates(ins.type as number).some(c => (funcs[c] as FuncInfo).imported)
+    },
     warnings,
     indirectTargetsKnown: known,
     indirectMayUnwind,

@@ -160,8 +160,9 @@ export async function asyncify(input: Uint8Array, options: AsyncifyOptions = {})
   const importedFuncs = countImports(m, 'func')
   const instrumented = analysis.funcs.filter(f => analysis.needsInstrumentation(f))
   const siteSets = new Map<number, Set<Instr>>()
+  const hostSites = new Set<Instr>()
   for (const f of instrumented)
-    siteSets.set(f.index, collectSites(analysis, f, bodies[f.index - importedFuncs] as FuncBody))
+    siteSets.set(f.index, collectSites(analysis, f, bodies[f.index - importedFuncs] as FuncBody, hostSites))
   lap('analyze')
 
   const needsAllBodies = analysis.apiImports.size > 0 || opts.relocatable
@@ -310,7 +311,7 @@ export async function asyncify(input: Uint8Array, options: AsyncifyOptions = {})
     func.body = body
     let r: ReturnType<typeof instrumentFunction>
     try {
-      r = instrumentFunction(env, f.name, func.type, body, siteSets.get(f.index) as Set<Instr>)
+      r = instrumentFunction(env, f.name, func.type, body, siteSets.get(f.index) as Set<Instr>, hostSites)
     } catch (e) {
       if (e instanceof AsyncifyError) throw e
       throw new AsyncifyError(`while instrumenting ${f.name}: ${(e as Error).message}`)
@@ -408,11 +409,14 @@ export async function asyncify(input: Uint8Array, options: AsyncifyOptions = {})
   }
 }
 
-function collectSites(a: Analysis, f: FuncInfo, body: FuncBody): Set<Instr> {
+function collectSites(a: Analysis, f: FuncInfo, body: FuncBody, hostSites: Set<Instr>): Set<Instr> {
   const out = new Set<Instr>()
   const visit = (list: Instr[]): void => {
     for (const ins of list) {
-      if (a.isSite(f, ins)) out.add(ins)
+      if (a.isSite(f, ins)) {
+        out.add(ins)
+        if (a.mayCallHost(ins)) hostSites.add(ins)
+      }
       if (ins.body !== undefined) visit(ins.body)
       if (ins.else !== undefined) visit(ins.else)
       if (ins.legacyCatches !== undefined) for (const c of ins.legacyCatches) visit(c.body)

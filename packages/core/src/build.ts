@@ -8,7 +8,16 @@ import {
   type ValType,
 } from '@unplugin-asyncify/wasm'
 
-const op = opByName
+const cache = new Map<string, ReturnType<typeof opByName>>()
+/** Op lookup memoized: the rewrite builds hundreds of thousands of instructions. */
+function op(name: string): ReturnType<typeof opByName> {
+  let o = cache.get(name)
+  if (o === undefined) {
+    o = opByName(name)
+    cache.set(name, o)
+  }
+  return o
+}
 
 export const I = {
   i32: (v: number): Instr => ({ op: op('i32.const'), i32: v | 0 }),

@@ -71,6 +71,8 @@ export function instrumentFunction(
   typeIndex: number,
   body: FuncBody,
   isSite: Set<Instr>,
+  /** Sites that may call host code: their arguments are saved and passed again on rewind. */
+  hostSites: Set<Instr> = new Set(),
 ): FunctionResult {
   const ft = env.module.types[typeIndex]?.composite
   if (ft?.kind !== 'func') throw new AsyncifyError(`${funcName}: not a function type`)
@@ -82,7 +84,7 @@ export function instrumentFunction(
   }
 
   // Tail calls that may unwind become call + return: the frame must survive to be saved.
-  convertReturnCalls(body.body, isSite)
+  convertReturnCalls(body.body, isSite, hostSites)
 
   const types = typeFunctionBody(env.typing, typeIndex, body)
   const typeOf = (ins: Instr): InstrTypes => {
@@ -173,11 +175,11 @@ export function instrumentFunction(
     const n = siteIndex.get(ins)
     if (n !== undefined) {
       inner = []
-      if (ins.op.name === 'call_indirect' || ins.op.name === 'call_ref') {
+      if ((ins.op.name === 'call_indirect' || ins.op.name === 'call_ref') && !hostSites.has(ins)) {
         // The callee operand must be the same on rewind: keep it in a local saved with this call.
         const calleeType = params[params.length - 1] as ValType
         const callee = addLocal(calleeType)
-        forced.set(n, [callee])
+        forced.set(n, [...(forced.get(n) ?? []), callee])
         const select: Instr = typeof calleeType === 'string' ? I.select() : I.selectTyped(calleeType)
         inner.push(I.localGet(callee), ...notRewinding(), select, I.localTee(callee))
       }
@@ -313,11 +315,19 @@ export function instrumentFunction(
       const below = S.slice(0, S.length - c)
       let belowTemps: number[]
       const pre: Instr[] = []
+      // A call that may reach host code is made again while rewinding, and the host sees its arguments:
+      // they are kept in locals saved with the call (as binaryen's flattened locals are).
+      const hostArgs = hostSites.has(ins)
+      const keepArgs = (temps: number[]): void => {
+        const n = siteIndex.get(ins) as number
+        forced.set(n, [...(forced.get(n) ?? []), ...temps])
+      }
       if (p === prevEnd) {
         // Nothing ran since the last spill: the operands are exactly the pending locals.
         belowTemps = pending.slice(0, pending.length - c)
         pre.push(...gets(pending.slice(pending.length - c)))
-      } else if (below.length === 0 && list.slice(prevEnd, p).every(isPure)) {
+        if (hostArgs) keepArgs(pending.slice(pending.length - c))
+      } else if (!hostArgs && below.length === 0 && list.slice(prevEnd, p).every(isPure)) {
         // Reads and arithmetic only: harmless to run while rewinding (the operands it makes are ignored
         // then), so it needs no guard.
         belowTemps = []
@@ -327,6 +337,7 @@ export function instrumentFunction(
         // One operand leaves the guard as its result (a default stands in while rewinding); several, or
         // one without a default, are stored to locals inside it, which is also what binaryen's tree IR wants.
         const viaLocals =
+          hostArgs ||
           below.length > 0 ||
           params.length > 1 ||
           (params.length === 1 && !isDefaultable(params[0] as ValType))
@@ -336,6 +347,7 @@ export function instrumentFunction(
           belowTemps = temps.slice(0, below.length)
           guard = I.ifElse(null, code)
           pre.push(...stateIs(0), guard, ...gets(temps.slice(below.length)))
+          if (hostArgs) keepArgs(temps.slice(below.length))
         } else {
           const arm: Instr[] = [...gets(pending), ...list.slice(prevEnd, p)]
           guard = I.ifElse(env.blockType([], params), arm, defaults(params, 'passed to a skipped call'))
@@ -524,7 +536,7 @@ function isPure(ins: Instr): boolean {
   return PURE_PREFIXES.some(p => name.startsWith(p)) && !TRAPPING.test(name)
 }
 
-function convertReturnCalls(list: Instr[], isSite: Set<Instr>): void {
+function convertReturnCalls(list: Instr[], isSite: Set<Instr>, hostSites: Set<Instr>): void {
   for (let i = 0; i < list.length; i++) {
     const ins = list[i] as Instr
     const plain = RETURN_CALL_TO_CALL[ins.op.name]
@@ -532,13 +544,14 @@ function convertReturnCalls(list: Instr[], isSite: Set<Instr>): void {
       const call: Instr = { ...ins, op: opByName(plain) }
       isSite.delete(ins)
       isSite.add(call)
+      if (hostSites.delete(ins)) hostSites.add(call)
       list.splice(i, 1, call, I.ret())
       i++
       continue
     }
-    if (ins.body !== undefined) convertReturnCalls(ins.body, isSite)
-    if (ins.else !== undefined) convertReturnCalls(ins.else, isSite)
-    for (const c of ins.legacyCatches ?? []) convertReturnCalls(c.body, isSite)
+    if (ins.body !== undefined) convertReturnCalls(ins.body, isSite, hostSites)
+    if (ins.else !== undefined) convertReturnCalls(ins.else, isSite, hostSites)
+    for (const c of ins.legacyCatches ?? []) convertReturnCalls(c.body, isSite, hostSites)
   }
 }
 

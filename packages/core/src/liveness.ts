@@ -81,6 +81,7 @@ export function liveAfterSites(
   for (const e of exits) labelLive.set(e, empty)
   const out = new Map<number, LocalSet>()
   const catchStack: LocalSet[] = []
+  const loopCache = new Map<Instr, LocalSet>()
 
   const liveAt = (l: Label | undefined): LocalSet => {
     const s = l === undefined ? undefined : labelLive.get(l)
@@ -131,12 +132,17 @@ export function liveAfterSites(
         return r
       }
       case 'loop': {
-        let guess = new LocalSet(localCount)
+        // Start from the last fixed point of this loop (from an earlier pass of an enclosing loop): it is
+        // below the new one, so iterating up from it still reaches the least fixed point, in fewer passes.
+        let guess = loopCache.get(ins)?.clone() ?? new LocalSet(localCount)
         for (let iter = 0; ; iter++) {
           labelLive.set(ins, guess)
           const r = walkList(ins.body ?? [], live)
           r.unionWith(guess)
-          if (r.equals(guess)) return r
+          if (r.equals(guess)) {
+            loopCache.set(ins, r)
+            return r.clone()
+          }
           guess = r
           if (iter > 1000) throw new Error('liveness did not converge')
         }
