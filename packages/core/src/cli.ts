@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { WasmDecodeError } from '@unplugin-asyncify/wasm'
 import { asyncify } from './asyncify.js'
 import { parseCliArgs, USAGE } from './cli-args.js'
-import { AsyncifyError } from './errors.js'
+import { AsyncifyError, AsyncifyOptionError } from './errors.js'
 import { watToWasm } from './wat.js'
 
 async function main(argv: string[]): Promise<number> {
@@ -21,7 +21,16 @@ async function main(argv: string[]): Promise<number> {
   }
   if (args.input.endsWith('.wat') || args.input.endsWith('.wast'))
     bytes = await watToWasm(new TextDecoder().decode(bytes), args.input)
-  const { binary, report } = await asyncify(bytes, { ...args.options, cwd: process.cwd() })
+  let result: Awaited<ReturnType<typeof asyncify>>
+  try {
+    result = await asyncify(bytes, { ...args.options, cwd: process.cwd() })
+  } catch (e) {
+    // Name the file: the library errors only know offsets, functions and options.
+    if (e instanceof WasmDecodeError || (e instanceof AsyncifyError && !(e instanceof AsyncifyOptionError)))
+      e.message = `${args.input}: ${e.message}`
+    throw e
+  }
+  const { binary, report } = result
   writeFileSync(args.output as string, binary)
   if (args.report !== null) writeFileSync(args.report, `${JSON.stringify(report, null, 2)}\n`)
   if (!args.quiet) {
