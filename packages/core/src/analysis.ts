@@ -67,32 +67,39 @@ function isFuncRef(m: Module, t: ValType): boolean {
   return t.heap === 'func' || t.heap === 'nofunc'
 }
 
-/** Can a function reference created outside the module reach a table or a call_ref here? */
+/**
+ * Can a function reference created outside the module reach a table or a call_ref here? Only values of
+ * the func hierarchy can hold one (an externref or anyref never becomes a funcref).
+ */
 function referencesFromOutside(m: Module): boolean {
-  const funcTypeHasRef = (typeIndex: number, where: 'params' | 'results'): boolean => {
+  const funcTypeHasFuncRef = (typeIndex: number, where: 'params' | 'results'): boolean => {
     const c = m.types[typeIndex]?.composite
-    return c?.kind === 'func' && c[where].some(t => typeof t !== 'string')
+    return c?.kind === 'func' && c[where].some(t => isFuncRef(m, t))
   }
   for (const imp of m.imports) {
     const d = imp.desc
-    if (d.kind === 'table') return true
-    if (d.kind === 'global' && typeof d.global.type !== 'string') return true
-    if (d.kind === 'func' && funcTypeHasRef(d.type, 'results')) return true
-    if (d.kind === 'tag' && funcTypeHasRef(d.tag.type, 'params')) return true
+    if (d.kind === 'table' && isFuncRef(m, d.table.refType)) return true
+    if (d.kind === 'global' && isFuncRef(m, d.global.type)) return true
+    if (d.kind === 'func' && funcTypeHasFuncRef(d.type, 'results')) return true
+    if (d.kind === 'tag' && funcTypeHasFuncRef(d.tag.type, 'params')) return true
   }
   const importedFuncs = countImports(m, 'func')
+  const importedTables = countImports(m, 'table')
   for (const e of m.exports) {
-    if (e.kind === 'table') return true
+    if (e.kind === 'table') {
+      const t = m.tables[e.index - importedTables]
+      if (t === undefined || isFuncRef(m, t.refType)) return true
+    }
     if (e.kind === 'global') {
       const g = m.globals[e.index - countImports(m, 'global')]
-      if (g?.mutable && typeof g.type !== 'string') return true
+      if (g?.mutable && isFuncRef(m, g.type)) return true
     }
     if (e.kind === 'func') {
       const f = m.funcs[e.index - importedFuncs]
-      if (f !== undefined && funcTypeHasRef(f.type, 'params')) return true
+      if (f !== undefined && funcTypeHasFuncRef(f.type, 'params')) return true
     }
   }
-  // Function references hidden in GC objects could also come in through any anyref/externref: be safe.
+  // Function references stored in GC objects could arrive inside any struct or array: be safe.
   for (const t of m.types) {
     if (t.composite.kind !== 'func') {
       const fields = t.composite.kind === 'struct' ? t.composite.fields : [t.composite.field]

@@ -9,6 +9,7 @@ import {
   getNames,
   type Instr,
   type Module,
+  ref,
   setFunctionName,
   typeFunctionBody,
   typingContext,
@@ -22,7 +23,9 @@ import { AsyncifyError, AsyncifyOptionError } from './errors.js'
 import { usedFeatures } from './features.js'
 import { instrumentFunction } from './instrument-function.js'
 import { type AsyncifyOptions, type ResolvedOptions, resolveOptions } from './options.js'
+import { type Hierarchy, type RefSlotLayout, refSlotFunctions, tableCount } from './ref-slots.js'
 import { remapIndices } from './renumber.js'
+import { makeValue } from './values.js'
 
 export interface InstrumentedFunction {
   index: number
@@ -280,8 +283,55 @@ export async function asyncify(input: Uint8Array, options: AsyncifyOptions = {})
   const helperBase = apiBase + apiOrder.length
   const typeFor = (params: ValType[], results: ValType[]): number => internFuncType(m, params, results)
   const helperFuncs = frameHelperFunctions({ stateGlobal, dataGlobal, mem, ptr, typeFor })
+  // Reference slots: tables, globals and functions are laid out on first use, appended after the helpers.
+  const slotFuncBase = helperBase + 4
+  let slots: RefSlotLayout | null = null
+  const refSlot = (h: Hierarchy, dir: 'save' | 'load'): number => {
+    if (slots === null) {
+      const globalBase = countImports(m, 'global') + m.globals.length
+      m.globals.push(
+        { type: 'i32', mutable: true, init: [I.i32(-1)] },
+        { type: 'i32', mutable: true, init: [I.i32(0)] },
+      )
+      slots = {
+        linksTable: tableCount(m),
+        tables: new Map(),
+        headGlobal: globalBase,
+        capGlobal: globalBase + 1,
+        dataGlobal,
+        ptr,
+        funcs: {
+          alloc: slotFuncBase,
+          free: slotFuncBase + 1,
+          release: slotFuncBase + 2,
+          save: new Map(),
+          load: new Map(),
+        },
+      }
+      m.tables.push({
+        refType: ref('i31', true),
+        limits: { min: 0, max: null, shared: false, is64: false },
+        init: null,
+      })
+    }
+    const l: RefSlotLayout = slots
+    if (!l.tables.has(h)) {
+      l.tables.set(h, tableCount(m))
+      m.tables.push({
+        refType: ref(h, true),
+        limits: { min: 0, max: null, shared: false, is64: false },
+        init: null,
+      })
+      const next = slotFuncBase + 3 + 2 * (l.tables.size - 1)
+      l.funcs.save.set(h, next)
+      l.funcs.load.set(h, next + 1)
+    }
+    return (dir === 'save' ? l.funcs.save.get(h) : l.funcs.load.get(h)) as number
+  }
   const typing = typingContext(m)
   const env = {
+    refSlot,
+    makeValue: (t: ValType) => makeValue(m, t),
     helpers: {
       rewindIndex: helperBase,
       rewindTake: helperBase + 1,
@@ -338,6 +388,17 @@ export async function asyncify(input: Uint8Array, options: AsyncifyOptions = {})
     m.funcs.push({ type: h.type, body: h.body, raw: null, rawOffset: 0 })
     if (named) setFunctionName(m, helperBase + i, h.name)
   })
+
+  if (slots !== null) {
+    const l: RefSlotLayout = slots
+    for (const f of refSlotFunctions(l, typeFor)) {
+      if (f.index !== countImports(m, 'func') + m.funcs.length)
+        throw new AsyncifyError('internal: slot function index')
+      m.funcs.push({ type: f.type, body: f.body, raw: null, rawOffset: 0 })
+      if (named) setFunctionName(m, f.index, f.name)
+      if (f.export !== undefined) exportUnique(m, f.export, 'func', f.index)
+    }
+  }
 
   if (opts.asserts) {
     const skip = new Set(instrumented.map(f => f.index))

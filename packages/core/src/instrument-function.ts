@@ -17,6 +17,7 @@ import {
   type Label,
   type Module,
   opByName,
+  ref,
   type StackType,
   type TypingContext,
   typeFunctionBody,
@@ -27,6 +28,7 @@ import type { FrameHelpers } from './api.js'
 import { byteSize, defaultValue, I, isDefaultable, memOps } from './build.js'
 import { AsyncifyError } from './errors.js'
 import { liveAfterSites } from './liveness.js'
+import { castTo, type Hierarchy, hierarchyOf } from './ref-slots.js'
 
 /** Module-wide facts every instrumented function needs. */
 export interface FunctionEnv {
@@ -40,6 +42,10 @@ export interface FunctionEnv {
   /** Returns a block type for [params] → [results], adding a function type when needed. */
   blockType(params: ValType[], results: ValType[]): BlockType
   helpers: FrameHelpers
+  /** Function saving a reference of this hierarchy to a slot (ref → i32), and loading it back (i32 → ref). */
+  refSlot(h: Hierarchy, dir: 'save' | 'load'): number
+  /** An instruction sequence producing some value of type `t`, or null if there is none to make. */
+  makeValue(t: ValType): Instr[] | null
 }
 
 export interface FunctionResult {
@@ -86,6 +92,7 @@ export function instrumentFunction(
   // Tail calls that may unwind become call + return: the frame must survive to be saved.
   convertReturnCalls(body.body, isSite, hostSites)
 
+  relaxNonNullableLocals(body, ft.params.length)
   const types = typeFunctionBody(env.typing, typeIndex, body)
   const typeOf = (ins: Instr): InstrTypes => {
     const t = types.get(ins)
@@ -144,13 +151,23 @@ export function instrumentFunction(
         )
       return d
     })
+  /** Locals holding non-nullable values are declared nullable (a local set inside a guard must be
+   * defaultable); reading them adds ref.as_non_null. */
+  const nonNullTemps = new Set<number>()
+  const addTemp = (t: ValType): number => {
+    if (typeof t === 'string' || t.nullable) return addLocal(t)
+    const l = addLocal(ref(t.heap, true))
+    nonNullTemps.add(l)
+    return l
+  }
   const spill = (ts: ValType[]): { temps: number[]; code: Instr[] } => {
-    const temps = ts.map(t => addLocal(t))
+    const temps = ts.map(t => addTemp(t))
     const code: Instr[] = []
     for (let i = temps.length - 1; i >= 0; i--) code.push(I.localSet(temps[i] as number))
     return { temps, code }
   }
-  const gets = (temps: number[]): Instr[] => temps.map(t => I.localGet(t))
+  const gets = (temps: number[]): Instr[] =>
+    temps.flatMap(t => (nonNullTemps.has(t) ? [I.localGet(t), I.plain('ref.as_non_null')] : [I.localGet(t)]))
 
   /** `if (state == normal || idx in range)` around an instruction taking `params` and leaving `results`. */
   const rangeGuard = (
@@ -178,9 +195,10 @@ export function instrumentFunction(
       if ((ins.op.name === 'call_indirect' || ins.op.name === 'call_ref') && !hostSites.has(ins)) {
         // The callee operand must be the same on rewind: keep it in a local saved with this call.
         const calleeType = params[params.length - 1] as ValType
-        const callee = addLocal(calleeType)
+        const callee = addTemp(calleeType)
         forced.set(n, [...(forced.get(n) ?? []), callee])
-        const select: Instr = typeof calleeType === 'string' ? I.select() : I.selectTyped(calleeType)
+        const select: Instr =
+          typeof calleeType === 'string' ? I.select() : I.selectTyped(ref(calleeType.heap, true))
         inner.push(I.localGet(callee), ...notRewinding(), select, I.localTee(callee))
       }
       // After a call that may unwind the state is normal or unwinding (binaryen tests == 1; any
@@ -266,7 +284,7 @@ export function instrumentFunction(
     for (let k = 0; k < S.length; k++) {
       if (k < keepPending) temps[k] = pendingIn[k] as number
       else {
-        temps[k] = addLocal(S[k] as ValType)
+        temps[k] = addTemp(S[k] as ValType)
         if (k < endFrom) after.set((stack[k] as { at: number }).at, I.localSet(temps[k] as number))
       }
     }
@@ -300,8 +318,15 @@ export function instrumentFunction(
     // The frame's stack between call-holding instructions lives in these locals (bottom → top).
     let pending: number[] = []
     if (entry.length > 0) {
+      // Block parameters: stored only in normal state, so a rewind keeps what the prologue restored.
       const s = spill(entry)
-      out.push(...s.code)
+      const guard = I.ifElse(
+        env.blockType(entry, []),
+        s.code,
+        entry.map(() => I.drop()),
+      )
+      guards.add(guard)
+      out.push(...stateIs(0), guard)
       pending = s.temps
     }
     let prevEnd = 0
@@ -315,19 +340,24 @@ export function instrumentFunction(
       const below = S.slice(0, S.length - c)
       let belowTemps: number[]
       const pre: Instr[] = []
-      // A call that may reach host code is made again while rewinding, and the host sees its arguments:
-      // they are kept in locals saved with the call (as binaryen's flattened locals are).
+      // Operands that matter while rewinding are kept in locals saved with every call they lead to: the
+      // arguments of a call that may reach host code (the host runs again and sees them, as with
+      // binaryen's flattened locals), and non-nullable values (no stand-in exists for them).
       const hostArgs = hostSites.has(ins)
+      const mustKeep = params.map(t => hostArgs || !isDefaultable(t))
+      const keepAny = mustKeep.some(Boolean)
       const keepArgs = (temps: number[]): void => {
-        const n = siteIndex.get(ins) as number
-        forced.set(n, [...(forced.get(n) ?? []), ...temps])
+        const kept = temps.filter((_, k) => mustKeep[k])
+        if (kept.length === 0) return
+        const [lo, hi] = ranges.get(ins) as [number, number]
+        for (let n = lo; n <= hi; n++) forced.set(n, [...(forced.get(n) ?? []), ...kept])
       }
       if (p === prevEnd) {
         // Nothing ran since the last spill: the operands are exactly the pending locals.
         belowTemps = pending.slice(0, pending.length - c)
         pre.push(...gets(pending.slice(pending.length - c)))
-        if (hostArgs) keepArgs(pending.slice(pending.length - c))
-      } else if (!hostArgs && below.length === 0 && list.slice(prevEnd, p).every(isPure)) {
+        keepArgs(pending.slice(pending.length - c))
+      } else if (!keepAny && below.length === 0 && list.slice(prevEnd, p).every(isPure)) {
         // Reads and arithmetic only: harmless to run while rewinding (the operands it makes are ignored
         // then), so it needs no guard.
         belowTemps = []
@@ -336,18 +366,14 @@ export function instrumentFunction(
         belowTemps = []
         // One operand leaves the guard as its result (a default stands in while rewinding); several, or
         // one without a default, are stored to locals inside it, which is also what binaryen's tree IR wants.
-        const viaLocals =
-          hostArgs ||
-          below.length > 0 ||
-          params.length > 1 ||
-          (params.length === 1 && !isDefaultable(params[0] as ValType))
+        const viaLocals = keepAny || below.length > 0 || params.length > 1
         let guard: Instr
         if (viaLocals) {
           const { code, temps } = spillAtProducers(list.slice(prevEnd, p), pending, S)
           belowTemps = temps.slice(0, below.length)
           guard = I.ifElse(null, code)
           pre.push(...stateIs(0), guard, ...gets(temps.slice(below.length)))
-          if (hostArgs) keepArgs(temps.slice(below.length))
+          keepArgs(temps.slice(below.length))
         } else {
           const arm: Instr[] = [...gets(pending), ...list.slice(prevEnd, p)]
           guard = I.ifElse(env.blockType([], params), arm, defaults(params, 'passed to a skipped call'))
@@ -407,13 +433,6 @@ export function instrumentFunction(
     const liveLocals = set === undefined ? [] : set.toArray().filter(l => l !== idx && l !== ptrLocal)
     const extra = (forced.get(n) ?? []).filter(l => !liveLocals.includes(l))
     const locals = [...liveLocals, ...extra].sort((a, b) => a - b)
-    for (const l of locals) {
-      const lt = localTypes[l] as ValType
-      if (typeof lt !== 'string')
-        throw new AsyncifyError(
-          `${funcName}: local ${l} of type ${valTypeText(lt)} is live across a call that may unwind; reference-typed locals are not supported yet`,
-        )
-    }
     const key = locals.join(',')
     let g = groups.get(key)
     if (g === undefined) {
@@ -446,7 +465,8 @@ export function instrumentFunction(
     let size = 0
     const offsets = locals.map(l => {
       const o = size
-      size += byteSize(localTypes[l] as ValType)
+      const lt = localTypes[l] as ValType
+      size += typeof lt === 'string' ? byteSize(lt) : 4
       return o
     })
     return { offsets, size }
@@ -485,10 +505,29 @@ export function instrumentFunction(
     const save: Instr[] = []
     const load: Instr[] = []
     g.locals.forEach((l, k) => {
-      const ops = memOps(localTypes[l] as ValType)
+      const lt = localTypes[l] as ValType
       const off = offsets[k] as number
-      save.push(I.localGet(ptrLocal), I.localGet(l), I.store(ops.store, env.mem, off))
-      load.push(I.localGet(ptrLocal), I.load(ops.load, env.mem, off), I.localSet(l))
+      if (typeof lt === 'string') {
+        const ops = memOps(lt)
+        save.push(I.localGet(ptrLocal), I.localGet(l), I.store(ops.store, env.mem, off))
+        load.push(I.localGet(ptrLocal), I.load(ops.load, env.mem, off), I.localSet(l))
+      } else {
+        // References go to a slot of their hierarchy's table; the frame keeps the slot index.
+        const h = hierarchyOf(env.module, lt)
+        save.push(
+          I.localGet(ptrLocal),
+          I.localGet(l),
+          I.call(env.refSlot(h, 'save')),
+          I.store('i32.store', env.mem, off),
+        )
+        load.push(
+          I.localGet(ptrLocal),
+          I.load('i32.load', env.mem, off),
+          I.call(env.refSlot(h, 'load')),
+          ...castTo(lt, h),
+          I.localSet(l),
+        )
+      }
     })
     if (size > 0) {
       save.unshift(I.i32(size), I.call(env.helpers.unwindTake), I.localSet(ptrLocal))
@@ -507,7 +546,14 @@ export function instrumentFunction(
     ...dispatch(saves),
     I.localGet(idx),
     I.call(env.helpers.unwindFinish),
-    ...defaults(ft.results, 'returned while unwinding'),
+    ...ft.results.flatMap(t => {
+      const v = defaultValue(t) ?? env.makeValue(t)
+      if (v === null)
+        throw new AsyncifyError(
+          `${funcName}: cannot be instrumented: it returns a non-nullable ${valTypeText(t)} and no such value can be made to return while unwinding`,
+        )
+      return Array.isArray(v) ? v : [v]
+    }),
   ]
   done.body = [unwind, ...epilogue]
   body.body = [...prologue, done]
@@ -534,6 +580,35 @@ function isPure(ins: Instr): boolean {
   if (ins.op.control !== 'none' || ins.op.prefix !== 0) return false
   if (PURE_NAMES.has(name)) return true
   return PURE_PREFIXES.some(p => name.startsWith(p)) && !TRAPPING.test(name)
+}
+
+/**
+ * Non-nullable locals must be set before use in the same block nesting; once the rewrite wraps code in
+ * guards and restores locals in the prologue that no longer holds, so such locals become nullable and every
+ * read asserts non-null (which cannot fail: the value stored was non-null).
+ */
+function relaxNonNullableLocals(body: FuncBody, paramCount: number): void {
+  const relaxed = new Set<number>()
+  body.locals = body.locals.map((t, i) => {
+    if (typeof t === 'string' || t.nullable) return t
+    relaxed.add(paramCount + i)
+    return ref(t.heap, true)
+  })
+  if (relaxed.size === 0) return
+  const asNonNull = opByName('ref.as_non_null')
+  const visit = (list: Instr[]): Instr[] => {
+    const out: Instr[] = []
+    for (const ins of list) {
+      if (ins.body !== undefined) ins.body = visit(ins.body)
+      if (ins.else !== undefined) ins.else = visit(ins.else)
+      if (ins.legacyCatches !== undefined) for (const c of ins.legacyCatches) c.body = visit(c.body)
+      out.push(ins)
+      if ((ins.op.name === 'local.get' || ins.op.name === 'local.tee') && relaxed.has(ins.local as number))
+        out.push({ op: asNonNull })
+    }
+    return out
+  }
+  body.body = visit(body.body)
 }
 
 function convertReturnCalls(list: Instr[], isSite: Set<Instr>, hostSites: Set<Instr>): void {
