@@ -1,7 +1,8 @@
 // Benchmark runner: `npm run bench [-- options]`. Prints markdown tables and updates test/bench/RESULTS.md.
 //
 //   --only <suite,...>    run only these suites (available: see SUITES below)
-//   --modules <name,...>  corpus modules to measure (quickjs, vips, swc; default all)
+//   --modules <name,...>  corpus modules for the codec suite (quickjs, vips, swc; default all); the
+//                         asyncify suite always measures quickjs
 //   --runs <N>            fresh processes per measurement, median reported (default 3)
 //   --quick               1 run, skip swc, and do not write RESULTS.md (unless --write)
 //   --write / --no-write  force / skip updating RESULTS.md
@@ -12,12 +13,17 @@ import { existsSync, readdirSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import * as asyncify from './asyncify.mjs'
 import * as codec from './codec.mjs'
 import { corpus } from './corpus.mjs'
 import { updateSection } from './lib.mjs'
 
-/** Benchmark suites; each owns the `<!-- name:start -->` … `<!-- name:end -->` section of RESULTS.md. */
-const SUITES = [codec]
+/**
+ * Benchmark suites; each owns the `<!-- name:start -->` … `<!-- name:end -->` section of RESULTS.md.
+ * Optional exports: `packages` (the built packages it imports; default ['wasm']) and `inputs` (a label
+ * for a suite with a fixed input, which ignores --modules).
+ */
+const SUITES = [codec, asyncify]
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, '..', '..')
@@ -82,29 +88,29 @@ function staleSources(pkg, dir = '') {
   return stale
 }
 
-/** Builds packages/wasm if its dist is missing; warns if dist looks older than src. */
-function ensureBuilt() {
-  const pkg = join(root, 'packages', 'wasm')
+/** Builds packages/<name> (with what it references) if its dist is missing; warns if dist looks older than src. */
+function ensureBuilt(name) {
+  const pkg = join(root, 'packages', name)
   const entry = join(pkg, 'dist', 'index.js')
   if (!existsSync(entry)) {
-    console.error('packages/wasm/dist is missing: running `npx tsc -b packages/wasm` …')
+    console.error(`packages/${name}/dist is missing: running \`npx tsc -b packages/${name}\` …`)
     try {
-      execFileSync('npx', ['tsc', '-b', 'packages/wasm'], {
+      execFileSync('npx', ['tsc', '-b', `packages/${name}`], {
         cwd: root,
         stdio: 'inherit',
         shell: process.platform === 'win32',
       })
     } catch {
-      throw new Error('building packages/wasm failed; run `npm run build` first')
+      throw new Error(`building packages/${name} failed; run \`npm run build\` first`)
     }
     if (!existsSync(entry))
-      throw new Error('packages/wasm/dist/index.js is still missing; run `npm run build` first')
+      throw new Error(`packages/${name}/dist/index.js is still missing; run \`npm run build\` first`)
     return
   }
   const stale = staleSources(pkg)
   if (stale.length > 0) {
     console.error(
-      `warning: packages/wasm/dist is older than src (${stale.join(', ')}); ` +
+      `warning: packages/${name}/dist is older than src (${stale.join(', ')}); ` +
         'results are for the last build (run `npm run build` to refresh)',
     )
   }
@@ -116,13 +122,12 @@ async function main() {
     console.log(usage())
     return 0
   }
-  ensureBuilt()
   const suites = SUITES.filter(s => !options.only || options.only.includes(s.name))
+  for (const name of new Set(suites.flatMap(s => s.packages ?? ['wasm']))) ensureBuilt(name)
   let failed = 0
   for (const suite of suites) {
-    console.error(
-      `[${suite.name}] ${options.runs} run(s) per measurement on ${options.modules.map(m => m.name).join(', ')}`,
-    )
+    const on = suite.inputs ?? options.modules.map(m => m.name).join(', ')
+    console.error(`[${suite.name}] ${options.runs} run(s) per measurement on ${on}`)
     const result = await suite.run({
       runs: options.runs,
       modules: options.modules,

@@ -169,24 +169,18 @@ export function instrumentFunction(
   const gets = (temps: number[]): Instr[] =>
     temps.flatMap(t => (nonNullTemps.has(t) ? [I.localGet(t), I.plain('ref.as_non_null')] : [I.localGet(t)]))
 
-  /** `if (state == normal || idx in range)` around an instruction taking `params` and leaving `results`. */
-  const rangeGuard = (
-    inner: Instr[],
-    range: [number, number],
-    params: ValType[],
-    results: ValType[],
-  ): Instr[] => {
-    const skip: Instr[] = params.map(() => I.drop())
-    skip.push(...defaults(results, 'produced by a skipped call'))
-    const guard = I.ifElse(env.blockType(params, results), inner, skip)
+  /** `if (state == normal || idx in range)` around a call (its operands are made and results stored inside). */
+  const rangeGuard = (inner: Instr[], range: [number, number]): Instr[] => {
+    const guard = I.ifElse(null, inner)
     guards.add(guard)
     return [...stateIs(0), ...inRange(range), I.plain('i32.or'), guard]
   }
 
-  const transformInstr = (ins: Instr, guarded: boolean, pre: Instr[], postIn: Instr[]): Instr[] => {
+  const transformInstr = (ins: Instr, skippable: boolean, pre: Instr[], postIn: Instr[]): Instr[] => {
     let post = postIn
     const t = typeOf(ins)
     const params = concrete(t.params, ins.op.name)
+    const results = concrete(t.results, ins.op.name)
     const range = ranges.get(ins) as [number, number]
     let inner: Instr[]
     const n = siteIndex.get(ins)
@@ -201,24 +195,24 @@ export function instrumentFunction(
           typeof calleeType === 'string' ? I.select() : I.selectTyped(ref(calleeType.heap, true))
         inner.push(I.localGet(callee), ...notRewinding(), select, I.localTee(callee))
       }
-      // After a call that may unwind the state is normal or unwinding (binaryen tests == 1; any
-      // non-zero state here means an unwind is under way).
       // The results are stored (post) before the unwind check, which keeps the code tree-shaped for
       // binaryen's optimizer; on an unwind the stored values are garbage, but the call runs again on rewind
-      // and stores its real results.
+      // and stores its real results. After the call the state is normal or unwinding (binaryen tests
+      // == 1; any non-zero state here means an unwind is under way).
       inner.push(ins, ...post, I.i32(n), I.globalGet(env.stateGlobal), I.brIf(unwind), I.drop())
-      post = []
-    } else if (ins.op.control === 'if') {
-      // While rewinding the condition is recomputed from the call index: take the arm holding the call.
+      return skippable ? rangeGuard([...pre, ...inner], range) : [...pre, ...inner]
+    }
+    if (ins.op.control === 'if') {
+      // While rewinding the condition is recomputed from the call index: the arm holding the target, or
+      // the else arm when the target lies beyond this if (its lists then skip everything).
       const thenSites = siteRangeOf(ins.body ?? [])
       const blockParams = params.slice(0, -1)
-      ins.body = transformList(ins.body ?? [], blockParams)
-      if (ins.else !== undefined) ins.else = transformList(ins.else, blockParams)
+      ins.body = transformList(ins.body ?? [], blockParams, results, false)
+      if (ins.else !== undefined) ins.else = transformList(ins.else, blockParams, results, false)
       const pick = thenSites === null ? [I.i32(0)] : inRange(thenSites)
       inner = [...pick, ...notRewinding(), I.select(), ins]
     } else if (ins.op.control === 'block' || ins.op.control === 'loop' || ins.op.control === 'try_table') {
-      const sig = params
-      ins.body = transformList(ins.body ?? [], sig)
+      ins.body = transformList(ins.body ?? [], params, results, false)
       inner = [ins]
     } else if (ins.op.control === 'try') {
       throw new AsyncifyError(
@@ -227,9 +221,17 @@ export function instrumentFunction(
     } else {
       throw new AsyncifyError(`internal: ${ins.op.name} holds a call site`)
     }
-    // The code making the operands and the spill of the results go inside the guard, so a skipped
-    // instruction needs no stand-in values at all.
-    return guarded ? rangeGuard([...pre, ...inner, ...post], range, [], []) : [...pre, ...inner, ...post]
+    if (skippable && post.length > 0) {
+      // Passing through while rewinding, the results are stand-ins: keep the locals as restored.
+      const guard = I.ifElse(
+        env.blockType(results, []),
+        post,
+        results.map(() => I.drop()),
+      )
+      guards.add(guard)
+      post = [...stateIs(0), guard]
+    }
+    return [...pre, ...inner, ...post]
   }
 
   /** Sites inside a list (after transformation the original instructions keep their ranges). */
@@ -298,7 +300,7 @@ export function instrumentFunction(
     return { code, temps }
   }
 
-  const transformList = (list: Instr[], entry: ValType[]): Instr[] => {
+  const transformList = (list: Instr[], entry: ValType[], exit: ValType[], guaranteed: boolean): Instr[] => {
     const positions: number[] = []
     const stacks: ValType[][] = []
     const stack: StackType[] = [...entry]
@@ -383,7 +385,8 @@ export function instrumentFunction(
       }
       const last = i === positions.length - 1
       const results = concrete(t.results, ins.op.name)
-      if (last) {
+      if (last && guaranteed) {
+        // The target is in this instruction: nothing after it runs before the rewind completes.
         let post: Instr[] = []
         let after: Instr[] = []
         let rest = p + 1
@@ -404,17 +407,34 @@ export function instrumentFunction(
           rest = p + 2
         }
         out.push(...transformInstr(ins, false, pre, post), ...after, ...list.slice(rest))
-      } else {
-        const r = spill(results)
-        out.push(...transformInstr(ins, true, pre, r.code))
-        pending = [...belowTemps, ...r.temps]
+        return out
       }
+      const r = spill(results)
+      out.push(...transformInstr(ins, true, pre, r.code))
+      pending = [...belowTemps, ...r.temps]
       prevEnd = p + 1
+    }
+    // A rewind may pass through this list: the code after its last call-holding instruction runs only in
+    // normal state (reads and arithmetic alone are harmless and stay unguarded).
+    const tail = list.slice(prevEnd)
+    if (tail.every(isPure)) out.push(...gets(pending), ...tail)
+    else {
+      const standIns = exit.map(t => {
+        const v = defaultValue(t) ?? env.makeValue(t)
+        if (v === null)
+          throw new AsyncifyError(
+            `${funcName}: a block yields a non-nullable ${valTypeText(t)} and no stand-in value can be made for it while rewinding`,
+          )
+        return Array.isArray(v) ? v : [v]
+      })
+      const guard = I.ifElse(env.blockType([], exit), [...gets(pending), ...tail], standIns.flat())
+      guards.add(guard)
+      out.push(...stateIs(0), guard)
     }
     return out
   }
 
-  const mainList = transformList(body.body, [])
+  const mainList = transformList(body.body, [], ft.results, true)
   // block $done (result R) { block $unwind (result i32) { body; br $done } ; save; defaults }: a tree
   // shape binaryen's optimizer handles without scratch locals.
   const done: Instr = I.block(
