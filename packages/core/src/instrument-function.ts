@@ -409,6 +409,19 @@ export function instrumentFunction(
         out.push(...transformInstr(ins, false, pre, post), ...after, ...list.slice(rest))
         return out
       }
+      const next = list[p + 1]
+      if (
+        results.length === 1 &&
+        next !== undefined &&
+        (next.op.name === 'local.set' || next.op.name === 'drop')
+      ) {
+        // The result goes where the program puts it, inside the guard: a skipped call leaves the local
+        // as restored.
+        out.push(...transformInstr(ins, true, pre, [next]))
+        pending = belowTemps
+        prevEnd = p + 2
+        continue
+      }
       const r = spill(results)
       out.push(...transformInstr(ins, true, pre, r.code))
       pending = [...belowTemps, ...r.temps]
