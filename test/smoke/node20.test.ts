@@ -32,7 +32,7 @@ const node20 = findNode20()
 if (!node20)
   console.warn('node20 smoke test skipped: no Node 20 binary found in /usr/local/bin, /usr/bin or PATH')
 
-describe.skipIf(!node20)('codec on Node 20', () => {
+describe.skipIf(!node20)('codec and transform on Node 20', () => {
   it('round-trips examples/hello.wasm', () => {
     const dir = mkdtempSync(join(tmpdir(), 'node20-'))
     try {
@@ -66,4 +66,23 @@ describe.skipIf(!node20)('codec on Node 20', () => {
       rmSync(dir, { recursive: true, force: true })
     }
   })
+
+  it('runs the asyncify transform (wasm-asyncify) on QuickJS', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'node20-'))
+    try {
+      const output = join(dir, 'out.wasm')
+      const input = join(root, 'node_modules/@jitl/quickjs-wasmfile-release-sync/dist/emscripten-module.wasm')
+      const run = spawnSync(node20 as string, [join(root, 'packages/core/dist/cli.js'), input, '-o', output], {
+        encoding: 'utf8',
+        timeout: 120_000,
+      })
+      expect(run.stderr).toMatch(/functions instrumented/)
+      expect(run.status).toBe(0)
+      const bytes = readFileSync(output)
+      // Node 26 (this process) compiles it; Node 20 would too, as QuickJS uses no exception handling.
+      expect(WebAssembly.validate(bytes)).toBe(true)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }, 180_000)
 })
