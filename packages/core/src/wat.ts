@@ -15,7 +15,14 @@ export async function watToWasm(text: string, file: string): Promise<Uint8Array>
     // descriptors, bit 21), which engines reject; everything else only matters if the text uses it.
     mod.setFeatures(binaryen.Features.All & ~((1 << 26) | (1 << 21)))
     if (!mod.validate()) throw new AsyncifyError(`${file}: the module does not validate`)
-    return new Uint8Array(mod.emitBinary())
+    // Keep the text's names: they make reports and lists (onlyList, ...) readable.
+    const previous = binaryen.getDebugInfo()
+    binaryen.setDebugInfo(true)
+    try {
+      return new Uint8Array(mod.emitBinary())
+    } finally {
+      binaryen.setDebugInfo(previous)
+    }
   } finally {
     mod.dispose()
   }
