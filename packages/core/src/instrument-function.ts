@@ -300,6 +300,17 @@ export function instrumentFunction(
     return { code, temps }
   }
 
+  /** Values of these types for paths a rewind takes but whose results nobody uses. */
+  const standIns = (ts: ValType[]): Instr[] =>
+    ts.flatMap(t => {
+      const v = defaultValue(t) ?? env.makeValue(t)
+      if (v === null)
+        throw new AsyncifyError(
+          `${funcName}: a block yields a non-nullable ${valTypeText(t)} and no stand-in value can be made for it while rewinding`,
+        )
+      return Array.isArray(v) ? v : [v]
+    })
+
   const transformList = (list: Instr[], entry: ValType[], exit: ValType[], guaranteed: boolean): Instr[] => {
     const positions: number[] = []
     const stacks: ValType[][] = []
@@ -315,7 +326,16 @@ export function instrumentFunction(
       if (ins.op.terminal) break
       stack.push(...t.results)
     }
-    if (positions.length === 0) return list
+    if (positions.length === 0) {
+      // An arm without calls, next to one that has them: a rewind passing through must not run it.
+      if (guaranteed || list.every(isPure)) return list
+      const guard = I.ifElse(env.blockType(entry, exit), list, [
+        ...entry.map(() => I.drop()),
+        ...standIns(exit),
+      ])
+      guards.add(guard)
+      return [...stateIs(0), guard]
+    }
     const out: Instr[] = []
     // The frame's stack between call-holding instructions lives in these locals (bottom → top).
     let pending: number[] = []
@@ -432,15 +452,7 @@ export function instrumentFunction(
     const tail = list.slice(prevEnd)
     if (tail.every(isPure)) out.push(...gets(pending), ...tail)
     else {
-      const standIns = exit.map(t => {
-        const v = defaultValue(t) ?? env.makeValue(t)
-        if (v === null)
-          throw new AsyncifyError(
-            `${funcName}: a block yields a non-nullable ${valTypeText(t)} and no stand-in value can be made for it while rewinding`,
-          )
-        return Array.isArray(v) ? v : [v]
-      })
-      const guard = I.ifElse(env.blockType([], exit), [...gets(pending), ...tail], standIns.flat())
+      const guard = I.ifElse(env.blockType([], exit), [...gets(pending), ...tail], standIns(exit))
       guards.add(guard)
       out.push(...stateIs(0), guard)
     }

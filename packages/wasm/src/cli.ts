@@ -1,15 +1,22 @@
 #!/usr/bin/env node
 /** `wasm-inspect <file.wasm>`: summarizes a module and checks that it survives a lazy and an eager round trip. */
 import { readFileSync } from 'node:fs'
-import { countImports, decode, encode, liftFunction, WasmDecodeError } from './index.js'
+import { countImports, decode, encode, liftFunction, printBody, WasmDecodeError } from './index.js'
 
 function main(argv: string[]): number {
   const file = argv[0]
   if (file === undefined || argv.includes('--help')) {
-    console.log('usage: wasm-inspect <module.wasm>')
+    console.log('usage: wasm-inspect <module.wasm> [--print <function index>]')
     return file === undefined ? 1 : 0
   }
   const bytes = new Uint8Array(readFileSync(file))
+  const printAt = argv.indexOf('--print')
+  if (printAt >= 0) {
+    const m = decode(bytes)
+    const index = Number(argv[printAt + 1]) - countImports(m, 'func')
+    console.log(printBody(liftFunction(m, index)))
+    return 0
+  }
   let t0 = performance.now()
   const lazy = decode(bytes, { bodies: 'lazy' })
   const lazyMs = performance.now() - t0

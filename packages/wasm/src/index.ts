@@ -14,6 +14,7 @@ export { type DecodeLocation, WasmDecodeError, WasmEncodeError } from './errors.
 export * from './ir.js'
 export { encodeNameSection, getNames, parseNameSection, setFunctionName, setLocalName } from './names.js'
 export { type Control, type Imm, OPS, type OpInfo, opByCode, opByName } from './opcodes.js'
+export { printBody } from './print.js'
 export { Reader } from './reader.js'
 export * from './types.js'
 export {
