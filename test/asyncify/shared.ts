@@ -5,6 +5,7 @@ import {
   asyncify,
   type OptimizeLevel,
 } from '@unplugin-asyncify/core'
+import { countImports, decode, encode } from '@unplugin-asyncify/wasm'
 import { expect } from 'vitest'
 import { binaryenValidate, features, watToWasm } from '../helpers/binaryen.js'
 
@@ -58,4 +59,59 @@ export function sleeper<A extends unknown[], R>(
       return f(...args)
     },
   }
+}
+
+/**
+ * Every feature Node 26 runs, for WAT using exception handling, GC, typed function references and
+ * multi-value: all of binaryen's features except compact imports (bit 26) and custom descriptors (bit 21),
+ * whose encodings Node rejects.
+ */
+export const NODE_FEATURES = features.All & ~((1 << 26) | (1 << 21))
+
+/** WAT with every feature Node runs (see NODE_FEATURES) → binary with names, cached. */
+export function watAll(text: string): Uint8Array<ArrayBuffer> {
+  return wat(text, NODE_FEATURES)
+}
+
+/** A deterministic PRNG (mulberry32): same seed, same sequence. Returns floats in [0, 1). */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+/** The reference slot tables of a rewritten module, exported under these names by `exportSlotTables`. */
+export const SLOT_TABLE_EXPORTS = {
+  links: 'slots_links',
+  func: 'slots_func',
+  extern: 'slots_extern',
+  any: 'slots_any',
+  exn: 'slots_exn',
+} as const
+
+/**
+ * Exports the module-internal reference slot tables (for tests that watch their sizes): the last table of
+ * i31ref elements (the free-list links) and the last one of each of funcref, externref, anyref and exnref.
+ * Meant for modules without tables of their own of those types. Returns the kinds it found.
+ */
+export function exportSlotTables(binary: Uint8Array): {
+  binary: Uint8Array<ArrayBuffer>
+  kinds: (keyof typeof SLOT_TABLE_EXPORTS)[]
+} {
+  const m = decode(binary, { bodies: 'lazy' })
+  const imported = countImports(m, 'table')
+  const found = new Map<keyof typeof SLOT_TABLE_EXPORTS, number>()
+  m.tables.forEach((t, i) => {
+    const heap = t.refType.heap
+    const kind = heap === 'i31' ? 'links' : heap
+    if (kind === 'links' || kind === 'func' || kind === 'extern' || kind === 'any' || kind === 'exn')
+      found.set(kind, imported + i)
+  })
+  for (const [kind, index] of found) m.exports.push({ name: SLOT_TABLE_EXPORTS[kind], kind: 'table', index })
+  return { binary: encode(m), kinds: [...found.keys()] }
 }

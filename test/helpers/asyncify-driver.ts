@@ -590,3 +590,167 @@ export function runSuspendingEverywhere(
     everywhereRuns.pop()
   }
 }
+
+// ---------------------------------------------------------------------------------------------------
+// 3. Manually scheduled stacks (synchronous): the test decides which paused stack resumes next.
+
+export interface ManualStack {
+  readonly id: number
+  /** Address of this stack's `{ current, end }` struct (its buffer follows it). */
+  readonly data: number
+  status: 'idle' | 'paused' | 'done'
+  exportName: string
+  args: unknown[]
+  /** What the export returned, once done. */
+  result: unknown
+  /** Arguments the pause import got when this stack last paused. */
+  pausedWith: unknown[] | null
+  /** Times this stack paused since it was started. */
+  pauses: number
+}
+
+export interface StackSchedulerOptions {
+  /** How many stacks (each with its own buffer). */
+  count: number
+  /** Address of stack 0's struct (default 16); stack i's is at dataAddr + i * stride. */
+  dataAddr?: number
+  /** Bytes of each buffer after its struct (default 1024). */
+  bufferSize?: number
+  /** Export name of the memory holding the asyncify data (default `asyncify_memory`, else `memory`). */
+  memoryExport?: string
+}
+
+export interface StackScheduler {
+  /** The import that pauses the running stack: put it in the import object (any module.name). */
+  readonly pause: (...args: unknown[]) => unknown
+  /** Binds the instance (after instantiating with `pause` among its imports). */
+  attach(instance: WebAssembly.Instance): void
+  readonly stacks: readonly ManualStack[]
+  /** Calls `exportName(...args)` on an idle or done stack; runs until it pauses or returns. */
+  start(id: number, exportName: string, ...args: unknown[]): ManualStack
+  /** Rewinds a paused stack (its pause import returns `value`); runs until it pauses again or returns. */
+  resume(id: number, value?: unknown): ManualStack
+  /** Drops a paused stack without resuming it: it becomes idle (its buffer may be started again). */
+  abandon(id: number): void
+  /** Total pauses so far. */
+  readonly pauses: number
+}
+
+/**
+ * A synchronous scheduler over the raw ABI, for tests that interleave many stacks in a chosen order: each
+ * call of the `pause` import unwinds the running stack into its own buffer; `resume(id)` rewinds it. Every
+ * call of `pause` pauses (there is no async value: `resume` passes the value the import returns).
+ */
+export function createStackScheduler(options: StackSchedulerOptions): StackScheduler {
+  const dataAddr = options.dataAddr ?? 16
+  const bufferSize = options.bufferSize ?? 1024
+  const stride = (8 + bufferSize + 15) & ~15
+  const stacks: ManualStack[] = Array.from({ length: options.count }, (_, id) => ({
+    id,
+    data: dataAddr + id * stride,
+    status: 'idle' as const,
+    exportName: '',
+    args: [],
+    result: undefined,
+    pausedWith: null,
+    pauses: 0,
+  }))
+  let ctl: AsyncifyControl | null = null
+  let exports: WebAssembly.Exports = {}
+  let memory: WebAssembly.Memory | null = null
+  let memory64 = false
+  let running: ManualStack | null = null
+  let resumeValue: unknown
+  let pauses = 0
+
+  const pause = (...args: unknown[]): unknown => {
+    const c = ctl
+    const s = running
+    if (c === null || s === null) throw new Error('pause called outside a scheduled stack')
+    const state = c.asyncify_get_state()
+    if (state === STATE_REWINDING) {
+      c.asyncify_stop_rewind()
+      return resumeValue
+    }
+    if (state !== STATE_NORMAL) throw new Error('pause called while unwinding')
+    s.pausedWith = args
+    c.asyncify_start_unwind(writeAsyncifyData(memory as WebAssembly.Memory, s.data, bufferSize, memory64))
+    return undefined
+  }
+
+  const run = (s: ManualStack): ManualStack => {
+    const c = ctl
+    if (c === null) throw new Error('the scheduler has no instance: call attach()')
+    const fn = exports[s.exportName]
+    if (typeof fn !== 'function') throw new Error(`no exported function ${s.exportName}`)
+    running = s
+    let result: unknown
+    try {
+      result = (fn as AnyFunction)(...s.args)
+    } catch (e) {
+      s.status = 'idle'
+      throw e
+    } finally {
+      running = null
+    }
+    const state = c.asyncify_get_state()
+    if (state === STATE_UNWINDING) {
+      c.asyncify_stop_unwind()
+      s.status = 'paused'
+      s.pauses++
+      pauses++
+    } else if (state === STATE_REWINDING) {
+      c.asyncify_stop_rewind()
+      s.status = 'idle'
+      throw new Error(`${s.exportName} returned while still rewinding (stack ${s.id})`)
+    } else {
+      s.status = 'done'
+      s.result = result
+      s.pausedWith = null
+    }
+    return s
+  }
+
+  const stack = (id: number): ManualStack => {
+    const s = stacks[id]
+    if (s === undefined) throw new Error(`no stack ${id}`)
+    return s
+  }
+
+  return {
+    pause,
+    stacks,
+    get pauses() {
+      return pauses
+    },
+    attach(instance) {
+      exports = instance.exports
+      ctl = control(exports)
+      memory = findMemory(exports, options.memoryExport)
+      memory64 = isMemory64(memory)
+      const last = stacks[stacks.length - 1]
+      if (last !== undefined && last.data + 8 + bufferSize > memory.buffer.byteLength)
+        throw new Error('the stack buffers do not fit in the memory')
+    },
+    start(id, exportName, ...args) {
+      const s = stack(id)
+      if (s.status === 'paused') throw new Error(`stack ${id} is paused: resume or abandon it first`)
+      Object.assign(s, { exportName, args, result: undefined, pausedWith: null, pauses: 0 })
+      return run(s)
+    },
+    resume(id, value) {
+      const s = stack(id)
+      if (s.status !== 'paused') throw new Error(`stack ${id} is not paused`)
+      const c = ctl as AsyncifyControl
+      resumeValue = value
+      c.asyncify_start_rewind(memory64 ? BigInt(s.data) : s.data)
+      return run(s)
+    },
+    abandon(id) {
+      const s = stack(id)
+      if (s.status !== 'paused') throw new Error(`stack ${id} is not paused`)
+      s.status = 'idle'
+      s.pausedWith = null
+    },
+  }
+}

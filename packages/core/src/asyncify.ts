@@ -15,7 +15,14 @@ import {
   typingContext,
   type ValType,
 } from '@unplugin-asyncify/wasm'
-import { type Analysis, type AsyncifyApiName, analyze, type FuncInfo, reasonChain } from './analysis.js'
+import {
+  type Analysis,
+  type AsyncifyApiName,
+  analyze,
+  type FuncInfo,
+  functionNames,
+  reasonChain,
+} from './analysis.js'
 import { API_EXPORTS, apiFunctions, frameHelperFunctions, internFuncType } from './api.js'
 import { addStateAsserts } from './asserts.js'
 import { I } from './build.js'
@@ -139,7 +146,8 @@ export async function asyncify(input: Uint8Array, options: AsyncifyOptions = {})
   let translated = false
   const legacyIn = bodies.findIndex(b => hasLegacyTry(b.body))
   if (legacyIn >= 0) {
-    const name = `function ${countImports(m, 'func') + legacyIn}`
+    const index = countImports(m, 'func') + legacyIn
+    const name = `function ${functionNames(m)[index] ?? index}`
     if (opts.legacyExceptions === 'error')
       throw new AsyncifyError(
         `${name} uses legacy exception handling (try/catch/delegate/rethrow) and legacyExceptions is 'error'`,

@@ -202,17 +202,25 @@ export function instrumentFunction(
       inner.push(ins, ...post, I.i32(n), I.globalGet(env.stateGlobal), I.brIf(unwind), I.drop())
       return skippable ? rangeGuard([...pre, ...inner], range) : [...pre, ...inner]
     }
+    // A structure that yields non-nullable values gets nullable results instead: a rewind passing through
+    // it needs stand-ins, and none may exist (an exnref); the caller stores them in relaxed locals.
+    let exit = results
+    if (results.some(t => !isDefaultable(t))) {
+      exit = results.map(t => (typeof t === 'string' ? t : ref(t.heap, true)))
+      const sig = ins.op.control === 'if' ? params.slice(0, -1) : params
+      ins.blockType = env.blockType(sig, exit)
+    }
     if (ins.op.control === 'if') {
       // While rewinding the condition is recomputed from the call index: the arm holding the target, or
       // the else arm when the target lies beyond this if (its lists then skip everything).
       const thenSites = siteRangeOf(ins.body ?? [])
       const blockParams = params.slice(0, -1)
-      ins.body = transformList(ins.body ?? [], blockParams, results, false)
-      if (ins.else !== undefined) ins.else = transformList(ins.else, blockParams, results, false)
+      ins.body = transformList(ins.body ?? [], blockParams, exit, false)
+      if (ins.else !== undefined) ins.else = transformList(ins.else, blockParams, exit, false)
       const pick = thenSites === null ? [I.i32(0)] : inRange(thenSites)
       inner = [...pick, ...notRewinding(), I.select(), ins]
     } else if (ins.op.control === 'block' || ins.op.control === 'loop' || ins.op.control === 'try_table') {
-      ins.body = transformList(ins.body ?? [], params, results, false)
+      ins.body = transformList(ins.body ?? [], params, exit, false)
       inner = [ins]
     } else if (ins.op.control === 'try') {
       throw new AsyncifyError(
@@ -224,9 +232,9 @@ export function instrumentFunction(
     if (skippable && post.length > 0) {
       // Passing through while rewinding, the results are stand-ins: keep the locals as restored.
       const guard = I.ifElse(
-        env.blockType(results, []),
+        env.blockType(exit, []),
         post,
-        results.map(() => I.drop()),
+        exit.map(() => I.drop()),
       )
       guards.add(guard)
       post = [...stateIs(0), guard]
@@ -405,13 +413,14 @@ export function instrumentFunction(
       }
       const last = i === positions.length - 1
       const results = concrete(t.results, ins.op.name)
+      const relaxed = !siteIndex.has(ins) && results.some(t => !isDefaultable(t))
       if (last && guaranteed) {
         // The target is in this instruction: nothing after it runs before the rewind completes.
         let post: Instr[] = []
         let after: Instr[] = []
         let rest = p + 1
         const next = list[p + 1]
-        if (belowTemps.length > 0) {
+        if (belowTemps.length > 0 || relaxed) {
           if (results.length > 0) {
             const r = spill(results)
             post = r.code
@@ -431,6 +440,7 @@ export function instrumentFunction(
       }
       const next = list[p + 1]
       if (
+        !relaxed &&
         results.length === 1 &&
         next !== undefined &&
         (next.op.name === 'local.set' || next.op.name === 'drop')

@@ -184,7 +184,13 @@ export function liveAfterSites(
       case 'call_indirect':
       case 'call_ref': {
         const n = sites.get(ins)
-        if (n !== undefined) out.set(n, live.clone())
+        if (n !== undefined) {
+          // A resumed call may still throw: what its catch targets read must survive the unwind too.
+          const saved = live.clone()
+          const c = catchStack[catchStack.length - 1]
+          if (c !== undefined) saved.unionWith(c)
+          out.set(n, saved)
+        }
         return live
       }
       default:

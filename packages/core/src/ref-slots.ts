@@ -2,8 +2,8 @@
  * Reference-typed values cannot be written to linear memory, so a frame stores a slot index instead and the
  * reference itself goes to a module-internal table, one per type hierarchy (func, extern, any, exn; JS
  * cannot create exnref tables, so they must live in the module). Slots come from one free list whose links
- * are i31 values in a companion table: allocation and release are O(1), and the tables never grow past the
- * most references saved at one time. While a slot is in use its link entry holds the owner (the asyncify
+ * are i31 values in a companion table: allocation and release are O(1), and the tables (which grow together,
+ * one slot at a time) never grow past the most references saved at one time. While a slot is in use its link entry holds the owner (the asyncify
  * data pointer / 4), so `asyncify_release_refs(data)` can free every slot of a stack that will never resume.
  */
 import type { FuncBody, HeapType, Instr, Module, RefType, ValType } from '@unplugin-asyncify/wasm'
@@ -64,15 +64,9 @@ export function refSlotFunctions(
     throw new Error('unknown slot table')
   }
   // alloc() -> i32; locals: 0 = k, 1 = cap, 2 = new, 3 = i
-  const grow: Instr[] = [
-    I.globalGet(l.capGlobal),
-    I.localTee(1),
-    I.i32(1),
-    I.plain('i32.shl'),
-    I.i32(8),
-    I.plain('i32.add'),
-    I.localSet(2),
-  ]
+  // Grow by one slot: the tables never exceed the most references saved at one time (engines grow their
+  // backing stores geometrically, so this stays amortized O(1)).
+  const grow: Instr[] = [I.globalGet(l.capGlobal), I.localTee(1), I.i32(1), I.plain('i32.add'), I.localSet(2)]
   for (const t of allTables)
     grow.push(
       nullFor(t),

@@ -72,13 +72,15 @@ function writeNameMap(w: Writer, map: NameMap): void {
 
 export function encodeNameSection(names: NameSection): Uint8Array {
   const w = new Writer(256)
-  const ids = [...names.order]
   const present = (id: number): boolean =>
     id === 0
       ? names.module !== null
       : names.maps.has(id) || names.indirect.has(id) || names.unknown.some(u => u.id === id)
+  // Subsections must come in increasing id order (an input that did otherwise keeps its bytes through
+  // module.originals as long as the names are untouched).
+  const ids = [...new Set([...names.order, ...names.unknown.map(u => u.id)])]
   for (let id = 0; id <= 11; id++) if (!ids.includes(id) && present(id)) ids.push(id)
-  for (const u of names.unknown) if (!ids.includes(u.id)) ids.push(u.id)
+  ids.sort((a, b) => a - b)
   for (const id of ids) {
     if (!present(id)) continue
     const sub = new Writer(64)
