@@ -72,10 +72,14 @@ describe.skipIf(!node20)('codec and transform on Node 20', () => {
     try {
       const output = join(dir, 'out.wasm')
       const input = join(root, 'node_modules/@jitl/quickjs-wasmfile-release-sync/dist/emscripten-module.wasm')
-      const run = spawnSync(node20 as string, [join(root, 'packages/core/dist/cli.js'), input, '-o', output], {
-        encoding: 'utf8',
-        timeout: 120_000,
-      })
+      const run = spawnSync(
+        node20 as string,
+        [join(root, 'packages/core/dist/cli.js'), input, '-o', output],
+        {
+          encoding: 'utf8',
+          timeout: 120_000,
+        },
+      )
       expect(run.stderr).toMatch(/functions instrumented/)
       expect(run.status).toBe(0)
       const bytes = readFileSync(output)
