@@ -666,8 +666,10 @@ export function opBySingleByte(code: number): OpInfo | undefined {
   return single[code]
 }
 
+const prefixTables: (OpInfo | undefined)[][] = [0xfb, 0xfc, 0xfd, 0xfe].map(p => prefixed.get(p) ?? [])
+
 export function prefixTable(prefix: number): readonly (OpInfo | undefined)[] | undefined {
-  return prefixed.get(prefix)
+  return prefixTables[prefix - 0xfb]
 }
 
 const byName = new Map<string, OpInfo>()

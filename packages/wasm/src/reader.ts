@@ -53,6 +53,12 @@ export class Reader {
   }
 
   u32(): number {
+    // Most LEBs are one byte: take that path without the loop.
+    const first = this.bytes[this.pos] as number
+    if (first < 0x80 && this.pos < this.end) {
+      this.pos++
+      return first
+    }
     const start = this.pos
     let result = 0
     let shift = 0
@@ -76,6 +82,11 @@ export class Reader {
   }
 
   s32(): number {
+    const first = this.bytes[this.pos] as number
+    if (first < 0x80 && this.pos < this.end) {
+      this.pos++
+      return (first << 25) >> 25
+    }
     const start = this.pos
     let result = 0
     let shift = 0
