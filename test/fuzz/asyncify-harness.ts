@@ -1,0 +1,726 @@
+// Differential fuzzing of the asyncify rewrite: a binaryen fuzz module (`wasm-opt -ttf`, features
+// without exception handling, GC or reference types) runs three ways, and all three must behave alike:
+//   original  – uninstrumented;
+//   ours      – `asyncify(bytes)`, suspending and resuming at every import call (asyncify-exec.ts), and
+//               again suspending at about half of them;
+//   binaryen  – binaryen's own asyncify pass (binaryen.js, optimize level 0, like `wasm-opt --asyncify`),
+//               through the same driver.
+// Behaviour is: per export (called in export order with zero arguments) the result or error class and
+// the values logged through the fuzzer's imports; memory (without the driver's pages) and the globals.
+//
+// Before anything runs, the module is prepared once and all three start from the same bytes: memory 0
+// is exported (the driver needs it) and its maximum raised by the driver's pages, every global is
+// exported, and the fuzzer's hang-limit global is exported so the driver can reset it per export.
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { Worker } from 'node:worker_threads'
+import { asyncify } from '@unplugin-asyncify/core'
+import {
+  countImports,
+  decode,
+  decodeFunction,
+  encode,
+  funcTypeAt,
+  type Instr,
+  type Module,
+} from '@unplugin-asyncify/wasm'
+import { binaryen, binaryenRead, binaryenValidate, wasmOptPath } from '../helpers/binaryen.js'
+import { fuzzCacheDir, fuzzModule, seedBytes } from '../helpers/fuzz.js'
+import {
+  classifyError,
+  DRIVER_PAGES,
+  GLOBAL_EXPORT_PREFIX,
+  HANG_LIMIT_EXPORT,
+  MEMORY_EXPORT,
+  type RunRequest,
+  type RunResult,
+  WORKER_FLAG,
+} from './asyncify-exec.js'
+import { TTF_WORKER_FLAG, type TtfRequest } from './ttf-worker.js'
+
+const here = dirname(fileURLToPath(import.meta.url))
+export const failureDir = join(here, '..', '.cache', 'fuzz-failures')
+
+/** `wasm-opt -ttf` features: no exception handling, GC, reference types or tail calls. */
+export const asyncifyFuzzFlags: readonly string[] = [
+  '--enable-bulk-memory',
+  '--enable-sign-ext',
+  '--enable-nontrapping-float-to-int',
+  '--enable-mutable-globals',
+  '--enable-multivalue',
+  '--enable-simd',
+]
+export const asyncifyFuzzTag = 'asyncify-mvp'
+
+const F = binaryen.Features
+/** The same set for binaryen.js (bulk memory implies its memory.copy/fill part in wasm-opt). */
+const binaryenFeatures =
+  F.MVP |
+  F.MutableGlobals |
+  F.NontrappingFPToInt |
+  F.SIMD128 |
+  F.BulkMemory |
+  F.BulkMemoryOpt |
+  F.SignExt |
+  F.Multivalue
+
+// ---------------------------------------------------------------------------------------------------
+// Preparing and instrumenting
+
+export interface Prepared {
+  bytes: Uint8Array
+  params: Record<string, string[]>
+  hangLimit: number | null
+}
+
+/** Whether this body starts with the fuzzer's hang-limit check; returns [global, limit] if so. */
+function hangLimitCheck(body: Instr[]): [number, number] | null {
+  const [get, eqz, check] = body
+  if (get?.op.name !== 'global.get' || eqz?.op.name !== 'i32.eqz' || check?.op.name !== 'if') return null
+  const [k, set, trap] = check.body ?? []
+  if (k?.op.name !== 'i32.const' || set?.op.name !== 'global.set' || trap?.op.name !== 'unreachable')
+    return null
+  if (set.global !== get.global || check.else?.length) return null
+  return [get.global as number, k.i32 as number]
+}
+
+/**
+ * Exports memory 0, every global and the hang limit; makes room for the driver pages. A module that
+ * already exports MEMORY_EXPORT (a saved failure, or a reduction of one) is taken as prepared.
+ */
+export function prepareModule(raw: Uint8Array): Prepared | { skip: string } {
+  const m = decode(raw, { bodies: 'lazy' })
+  if (m.exports.some(e => e.name === MEMORY_EXPORT)) return preparedAlready(m, raw)
+  if (countImports(m, 'memory') > 0) return { skip: 'imports a memory' }
+  if (m.memories.length === 0)
+    m.memories.push({ limits: { min: 1, max: null, shared: false, is64: false }, pageSizeLog2: null })
+  if (m.memories.length > 1) return { skip: 'several memories' }
+  const limits = (m.memories[0] as (typeof m.memories)[number]).limits
+  if (limits.is64 || limits.shared) return { skip: 'memory64 or shared memory' }
+  if (limits.max !== null) {
+    if (limits.max + DRIVER_PAGES > 65536) return { skip: 'no room for the driver pages' }
+    limits.max += DRIVER_PAGES
+  }
+  m.exports.push({ name: MEMORY_EXPORT, kind: 'memory', index: 0 })
+
+  const importedGlobals = countImports(m, 'global')
+  m.globals.forEach((g, i) => {
+    if (typeof g.type === 'string' && g.type !== 'v128')
+      m.exports.push({
+        name: `${GLOBAL_EXPORT_PREFIX}${importedGlobals + i}`,
+        kind: 'global',
+        index: importedGlobals + i,
+      })
+  })
+
+  let hangLimit: number | null = null
+  for (let i = 0; i < Math.min(m.funcs.length, 8) && hangLimit === null; i++) {
+    const found = hangLimitCheck(decodeFunction(m, i).body)
+    if (found === null) continue
+    const [global, limit] = found
+    m.exports.push({ name: HANG_LIMIT_EXPORT, kind: 'global', index: global })
+    hangLimit = limit
+  }
+
+  return { bytes: encode(m), params: exportParams(m), hangLimit }
+}
+
+function exportParams(m: Module): Record<string, string[]> {
+  const funcTypes: number[] = []
+  for (const imp of m.imports) if (imp.desc.kind === 'func') funcTypes.push(imp.desc.type)
+  for (const f of m.funcs) funcTypes.push(f.type)
+  const params: Record<string, string[]> = {}
+  for (const e of m.exports) {
+    if (e.kind !== 'func') continue
+    params[e.name] = funcTypeAt(m, funcTypes[e.index] as number).params.map(t =>
+      typeof t === 'string' ? t : 'ref',
+    )
+  }
+  return params
+}
+
+function preparedAlready(m: Module, bytes: Uint8Array): Prepared {
+  const hang = m.exports.find(e => e.name === HANG_LIMIT_EXPORT && e.kind === 'global')
+  const importedGlobals = countImports(m, 'global')
+  const init = hang === undefined ? undefined : m.globals[hang.index - importedGlobals]?.init[0]
+  const hangLimit = init?.op.name === 'i32.const' ? (init.i32 as number) : null
+  return { bytes, params: exportParams(m), hangLimit }
+}
+
+/** Runs binaryen passes over a module (the fuzz feature set); for reducing failures. */
+export function binaryenPasses(bytes: Uint8Array, passes: string[]): Uint8Array {
+  const mod = binaryenRead(bytes, binaryenFeatures)
+  try {
+    mod.runPasses(passes)
+    return new Uint8Array(mod.emitBinary())
+  } finally {
+    mod.dispose()
+  }
+}
+
+/** binaryen's asyncify pass with default arguments and no optimization, as `wasm-opt --asyncify`. */
+export function binaryenAsyncify(bytes: Uint8Array): Uint8Array {
+  const mod = binaryenRead(bytes, binaryenFeatures)
+  const levels = [binaryen.getOptimizeLevel(), binaryen.getShrinkLevel()] as const
+  binaryen.setOptimizeLevel(0)
+  binaryen.setShrinkLevel(0)
+  try {
+    mod.runPasses(['asyncify'])
+    return new Uint8Array(mod.emitBinary())
+  } finally {
+    binaryen.setOptimizeLevel(levels[0])
+    binaryen.setShrinkLevel(levels[1])
+    mod.dispose()
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Running: a pool of worker threads, each run under a time budget
+
+function failedRun(why: string): RunResult {
+  return {
+    instantiate: `harness: ${why}`,
+    startLogs: [],
+    calls: [],
+    memory: null,
+    driverPages: null,
+    driverPagesIntact: true,
+    globals: {},
+    suspensions: 0,
+    stackOverflow: false,
+    maxUnwindBytes: 0,
+    rewindArgMismatches: 0,
+    rewindArgExample: null,
+    anomalies: [],
+  }
+}
+
+/**
+ * Worker threads answering { id, req } with { id, res } or { id, error }. A request over its time budget
+ * terminates its worker (a fresh one replaces it) and settles as an error.
+ */
+export class WorkerPool<Req, Res> {
+  private readonly idle: Worker[] = []
+  private readonly waiting: ((w: Worker) => void)[] = []
+  private live = 0
+  private nextId = 0
+  private closed = false
+  private readonly script: URL
+  private readonly flag: string
+  private readonly size: number
+  private readonly timeoutMs: number
+
+  constructor(script: URL, flag: string, size: number, timeoutMs: number) {
+    this.script = script
+    this.flag = flag
+    this.size = size
+    this.timeoutMs = timeoutMs
+  }
+
+  private spawn(): Worker {
+    const worker = new Worker(this.script, { workerData: this.flag })
+    worker.unref()
+    return worker
+  }
+
+  private async acquire(): Promise<Worker> {
+    const w = this.idle.pop()
+    if (w !== undefined) return w
+    if (this.live < this.size) {
+      this.live++
+      return this.spawn()
+    }
+    return new Promise(resolve => this.waiting.push(resolve))
+  }
+
+  private release(w: Worker | null): void {
+    const next = this.waiting.shift()
+    if (w === null) {
+      // The worker was terminated: hand a fresh one to whoever waits, or forget the slot.
+      if (next !== undefined && !this.closed) next(this.spawn())
+      else this.live--
+      return
+    }
+    if (next !== undefined) next(w)
+    else this.idle.push(w)
+  }
+
+  async run(req: Req, transfer: ArrayBuffer[] = []): Promise<{ res: Res } | { error: string }> {
+    const worker = await this.acquire()
+    const id = this.nextId++
+    return new Promise(resolve => {
+      let settled = false
+      const done = (r: { res: Res } | { error: string }, keep: boolean): void => {
+        if (settled) return
+        settled = true
+        clearTimeout(timer)
+        worker.off('message', onMessage)
+        worker.off('error', onError)
+        if (!keep) void worker.terminate()
+        this.release(keep ? worker : null)
+        resolve(r)
+      }
+      const onMessage = (msg: { id: number; res?: Res; error?: string }): void => {
+        if (msg.id !== id) return
+        done(msg.error === undefined ? { res: msg.res as Res } : { error: msg.error }, true)
+      }
+      const onError = (e: Error): void => done({ error: `worker died: ${e.message}` }, false)
+      const timer = setTimeout(
+        () => done({ error: `timed out after ${this.timeoutMs} ms` }, false),
+        this.timeoutMs,
+      )
+      worker.on('message', onMessage)
+      worker.on('error', onError)
+      worker.postMessage({ id, req }, transfer)
+    })
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+    await Promise.all(this.idle.splice(0).map(w => w.terminate()))
+  }
+}
+
+/** Runs modules (asyncify-exec.ts) in worker threads, 10 s each at most (most take 10-50 ms). */
+export class ExecPool {
+  private readonly pool: WorkerPool<RunRequest, RunResult>
+
+  constructor(size: number, timeoutMs = 10_000) {
+    this.pool = new WorkerPool(new URL('./asyncify-exec.ts', import.meta.url), WORKER_FLAG, size, timeoutMs)
+  }
+
+  async run(req: RunRequest): Promise<RunResult> {
+    const r = await this.pool.run(req)
+    return 'res' in r ? r.res : failedRun(r.error)
+  }
+
+  close(): Promise<void> {
+    return this.pool.close()
+  }
+}
+
+/** `wasm-opt -ttf` in worker threads that keep wasm-opt loaded (ttf-worker.ts), into fuzz.ts's cache. */
+export class TtfPool {
+  private readonly pool: WorkerPool<TtfRequest, Uint8Array>
+
+  constructor(size: number) {
+    this.pool = new WorkerPool(new URL('./ttf-worker.ts', import.meta.url), TTF_WORKER_FLAG, size, 120_000)
+  }
+
+  /** The seed's module, from the cache or generated; the same bytes `fuzzModule` gives. */
+  async module(seed: number, flags: readonly string[], tag: string): Promise<Uint8Array> {
+    const dir = join(fuzzCacheDir, tag)
+    const out = join(dir, `${seed}.wasm`)
+    if (existsSync(out)) return new Uint8Array(readFileSync(out))
+    mkdirSync(dir, { recursive: true })
+    return this.generate(seed, flags, out)
+  }
+
+  /** Generates the seed's module into `out`. */
+  async generate(seed: number, flags: readonly string[], out: string): Promise<Uint8Array> {
+    const r = await this.pool.run({ wasmOpt: wasmOptPath(), input: seedBytes(seed), flags, out })
+    if ('error' in r) throw new Error(`in-process wasm-opt -ttf for seed ${seed}: ${r.error}`)
+    return r.res
+  }
+
+  close(): Promise<void> {
+    return this.pool.close()
+  }
+}
+
+export interface Pools {
+  exec: ExecPool
+  /** In-process generation; without it each missing module costs a wasm-opt process. */
+  ttf: TtfPool | null
+}
+
+export function createPools(execWorkers = 2, ttfWorkers = 2): Pools {
+  return { exec: new ExecPool(execWorkers), ttf: ttfWorkers > 0 ? new TtfPool(ttfWorkers) : null }
+}
+
+export async function closePools(pools: Pools): Promise<void> {
+  await Promise.all([pools.exec.close(), pools.ttf?.close()])
+}
+
+/** The seed's fuzz module (asyncifyFuzzFlags), cached under test/.cache. */
+export async function seedModule(seed: number, pools: Pools): Promise<Uint8Array> {
+  if (pools.ttf !== null) {
+    try {
+      return await pools.ttf.module(seed, asyncifyFuzzFlags, asyncifyFuzzTag)
+    } catch (e) {
+      console.warn(`${(e as Error).message}; using the wasm-opt CLI`)
+    }
+  }
+  return fuzzModule(seed, asyncifyFuzzFlags, asyncifyFuzzTag)
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Comparing
+
+function firstDiff(a: readonly string[], b: readonly string[]): string | null {
+  const n = Math.max(a.length, b.length)
+  for (let i = 0; i < n; i++) {
+    if (a[i] !== b[i]) return `#${i}: ${a[i] ?? '(none)'} vs ${b[i] ?? '(none)'}`
+  }
+  return null
+}
+
+/** The first way `actual` differs from `expected`, or null. */
+export function compareRuns(expected: RunResult, actual: RunResult): string | null {
+  if (actual.anomalies.length > 0) return `driver: ${actual.anomalies.slice(0, 3).join('; ')}`
+  if (expected.instantiate !== actual.instantiate)
+    return `instantiate: ${expected.instantiate} vs ${actual.instantiate}`
+  const start = firstDiff(expected.startLogs, actual.startLogs)
+  if (start !== null) return `start function logs ${start}`
+  const calls = firstDiff(
+    expected.calls.map(c => c.name),
+    actual.calls.map(c => c.name),
+  )
+  if (calls !== null) return `export order ${calls}`
+  for (const [i, e] of expected.calls.entries()) {
+    const a = actual.calls[i] as RunResult['calls'][number]
+    const logs = firstDiff(e.logs, a.logs)
+    if (logs !== null)
+      return `${e.name}: log ${logs}${e.outcome === a.outcome ? '' : `, then ${e.outcome} vs ${a.outcome}`}`
+    if (e.outcome !== a.outcome) return `${e.name}: ${e.outcome} vs ${a.outcome}`
+  }
+  const names = [...new Set([...Object.keys(expected.globals), ...Object.keys(actual.globals)])]
+  for (const g of names) {
+    if (expected.globals[g] !== actual.globals[g])
+      return `global ${g}: ${expected.globals[g] ?? '(none)'} vs ${actual.globals[g] ?? '(none)'}`
+  }
+  const em = expected.memory
+  const am = actual.memory
+  if ((em === null) !== (am === null)) return 'memory: exported in one run only'
+  if (em !== null && am !== null) {
+    if (em.length !== am.length) return `memory size: ${em.length} vs ${am.length}`
+    let first = -1
+    let count = 0
+    for (let i = 0; i < em.length; i++) {
+      if (em[i] !== am[i]) {
+        if (first < 0) first = i
+        count++
+      }
+    }
+    if (count > 0) return `memory: ${count} bytes differ, first at ${first} (${em[first]} vs ${am[first]})`
+  }
+  return null
+}
+
+// ---------------------------------------------------------------------------------------------------
+// One seed
+
+export interface SeedOutcome {
+  seed: number
+  status: 'pass' | 'fail' | 'skip' | 'error'
+  /** Why it failed or was skipped. */
+  detail?: string
+  /** binaryen's asyncify disagreeing with the original (ours agreeing or not). */
+  binaryenMismatch?: string
+  /** Suspensions in our run. */
+  suspensions: number
+  /** Rewinds in our run that passed the import other arguments than binaryen would (not a failure). */
+  rewindArgMismatches: number
+  rewindArgExample?: string
+  /** Largest unwind (bytes of saved frames) with our output and with binaryen's. */
+  unwindBytes?: { ours: number; binaryen: number }
+  /** What the original did: export calls, how many of them threw, values logged. */
+  coverage?: { calls: number; threw: number; logs: number }
+  /** The same count for binaryen's output (expected 0: a driver sanity check). */
+  binaryenRewindArgMismatches?: number
+  ms: { generate: number; ours: number; binaryen: number; validate: number; run: number }
+}
+
+const now = (): number => performance.now()
+
+const failureSuffixes = ['.wasm', '.ours.wasm', '.binaryen.wasm', '.txt', '.reduced.wasm', '.reduced.wat']
+
+/** Removes what an earlier run saved for this seed. */
+function clearFailure(seed: number): void {
+  for (const suffix of failureSuffixes) rmSync(join(failureDir, `asyncify-${seed}${suffix}`), { force: true })
+}
+
+function saveFailure(seed: number, files: Record<string, Uint8Array | string>): void {
+  mkdirSync(failureDir, { recursive: true })
+  for (const [suffix, data] of Object.entries(files))
+    writeFileSync(join(failureDir, `asyncify-${seed}${suffix}`), data)
+}
+
+export interface CheckOptions {
+  /** Write failing seeds' modules to test/.cache/fuzz-failures. */
+  save?: boolean
+  /** Fail seeds where an import is rewound with other arguments than it unwound with. */
+  strictRewindArgs?: boolean
+}
+
+/** Generates (or loads) the seed's module and compares the runs; harness errors become status 'error'. */
+export async function checkSeed(
+  seed: number,
+  pools: Pools,
+  options: CheckOptions = {},
+): Promise<SeedOutcome> {
+  try {
+    return await compareSeed(seed, pools, options)
+  } catch (e) {
+    return {
+      seed,
+      status: 'error',
+      detail: `harness error: ${(e as Error)?.stack ?? String(e)}`,
+      suspensions: 0,
+      rewindArgMismatches: 0,
+      ms: { generate: 0, ours: 0, binaryen: 0, validate: 0, run: 0 },
+    }
+  }
+}
+
+async function compareSeed(seed: number, pools: Pools, options: CheckOptions): Promise<SeedOutcome> {
+  if (options.save) clearFailure(seed)
+  const pool = pools.exec
+  const ms = { generate: 0, ours: 0, binaryen: 0, validate: 0, run: 0 }
+  const out = (status: SeedOutcome['status'], detail?: string, run?: RunResult): SeedOutcome => ({
+    seed,
+    status,
+    ...(detail === undefined ? {} : { detail }),
+    suspensions: run?.suspensions ?? 0,
+    rewindArgMismatches: run?.rewindArgMismatches ?? 0,
+    ...(run?.rewindArgExample ? { rewindArgExample: run.rewindArgExample } : {}),
+    ms,
+  })
+  let t = now()
+  const raw = await seedModule(seed, pools)
+  ms.generate = now() - t
+  const prep = prepareModule(raw)
+  if ('skip' in prep) return out('skip', prep.skip)
+
+  const fail = (detail: string, extra: Record<string, Uint8Array> = {}, run?: RunResult): SeedOutcome => {
+    if (options.save)
+      saveFailure(seed, { '.wasm': prep.bytes, ...extra, '.txt': `seed ${seed}: ${detail}\n` })
+    return out('fail', detail, run)
+  }
+
+  t = now()
+  let ours: Uint8Array
+  try {
+    ours = (await asyncify(prep.bytes)).binary
+  } catch (e) {
+    ms.ours = now() - t
+    return fail(`asyncify threw: ${(e as Error).message}`)
+  }
+  ms.ours = now() - t
+  t = now()
+  const valid = binaryenValidate(ours)
+  ms.validate = now() - t
+  if (!valid) return fail('binaryen does not validate our output', { '.ours.wasm': ours })
+  t = now()
+  let theirs: Uint8Array | null = null
+  let theirsError = ''
+  try {
+    theirs = binaryenAsyncify(prep.bytes)
+  } catch (e) {
+    theirsError = classifyError(e)
+  }
+  ms.binaryen = now() - t
+
+  t = now()
+  const base = {
+    params: prep.params,
+    hangLimit: prep.hangLimit,
+    strictRewindArgs: options.strictRewindArgs ?? false,
+  }
+  const [orig, origFilled, oursRun, oursMixed, theirsRun] = await Promise.all([
+    pool.run({ ...base, bytes: prep.bytes, suspend: 'never', fill: 0 }),
+    pool.run({ ...base, bytes: prep.bytes, suspend: 'never', fill: 0xa5 }),
+    pool.run({ ...base, bytes: ours, suspend: 'always', fill: 0 }),
+    pool.run({ ...base, bytes: ours, suspend: 'sometimes', fill: 0 }),
+    theirs === null ? null : pool.run({ ...base, bytes: theirs, suspend: 'always', fill: 0 }),
+  ])
+  ms.run = now() - t
+
+  if (orig.instantiate.startsWith('harness:')) return out('skip', `original: ${orig.instantiate}`)
+  if ([orig, origFilled, oursRun, oursMixed, theirsRun].some(r => r?.stackOverflow))
+    return out('skip', 'the JS stack ran out (where depends on frame sizes)')
+  const sensitive = compareRuns(orig, origFilled)
+  if (sensitive !== null || !orig.driverPagesIntact || !origFilled.driverPagesIntact)
+    return out('skip', `original touches the driver pages (${sensitive ?? 'writes them'})`)
+
+  const theirsDiff = theirsRun === null ? `binaryen failed: ${theirsError}` : compareRuns(orig, theirsRun)
+  const oursDiff = compareRuns(orig, oursRun)
+  const mixedDiff = compareRuns(orig, oursMixed)
+  if (oursDiff !== null || mixedDiff !== null) {
+    const plain = await pool.run({ ...base, bytes: ours, suspend: 'never', fill: 0 })
+    const plainDiff = compareRuns(orig, plain)
+    const detail =
+      `ours ≠ original: ${oursDiff ?? 'matches'}` +
+      ` | suspending at some imports: ${mixedDiff ?? 'matches'}` +
+      ` | without suspending: ${plainDiff ?? 'matches'}` +
+      ` | binaryen: ${theirsDiff ?? 'matches'} (${theirsRun?.suspensions ?? 0} suspensions, ours ${oursRun.suspensions})`
+    return fail(
+      detail,
+      { '.ours.wasm': ours, ...(theirs === null ? {} : { '.binaryen.wasm': theirs }) },
+      oursRun,
+    )
+  }
+  const res = out('pass', undefined, oursRun)
+  res.suspensions += oursMixed.suspensions
+  res.binaryenRewindArgMismatches = theirsRun?.rewindArgMismatches ?? 0
+  res.unwindBytes = { ours: oursRun.maxUnwindBytes, binaryen: theirsRun?.maxUnwindBytes ?? 0 }
+  res.coverage = {
+    calls: orig.calls.length,
+    threw: orig.calls.filter(c => !c.outcome.startsWith('return')).length,
+    logs: orig.calls.reduce((n, c) => n + c.logs.length, orig.startLogs.length),
+  }
+  if (theirsDiff !== null) res.binaryenMismatch = theirsDiff
+  return res
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Summaries
+
+export interface FuzzSummary {
+  seeds: number
+  pass: number
+  fail: number
+  skip: number
+  error: number
+  suspensions: number
+  /** Seeds whose run with our output rewound imports with other arguments, and one example. */
+  rewindArgMismatchSeeds: number
+  rewindArgExamples: { seed: number; detail: string }[]
+  binaryenRewindArgMismatches: number
+  /** Largest unwind over all seeds, and the sum of each seed's largest, ours vs binaryen. */
+  unwindBytes: { oursMax: number; binaryenMax: number; oursSum: number; binaryenSum: number }
+  /** Over passing seeds: export calls, calls that threw, values logged (by the original). */
+  coverage: { calls: number; threw: number; logs: number }
+  failures: { seed: number; detail: string }[]
+  binaryenMismatches: { seed: number; detail: string }[]
+  skips: Record<string, number>
+  skipped: { seed: number; detail: string }[]
+  ms: SeedOutcome['ms'] & { wall: number }
+}
+
+export function summarize(outcomes: readonly SeedOutcome[], wallMs: number): FuzzSummary {
+  const ms = { generate: 0, ours: 0, binaryen: 0, validate: 0, run: 0, wall: Math.round(wallMs) }
+  const skips: Record<string, number> = {}
+  for (const o of outcomes) {
+    for (const k of Object.keys(o.ms) as (keyof SeedOutcome['ms'])[]) ms[k] += o.ms[k]
+    if (o.status === 'skip') {
+      const why = (o.detail ?? '').replace(/\(.*$/, '').trim()
+      skips[why] = (skips[why] ?? 0) + 1
+    }
+  }
+  for (const k of Object.keys(ms) as (keyof typeof ms)[]) ms[k] = Math.round(ms[k])
+  return {
+    seeds: outcomes.length,
+    pass: outcomes.filter(o => o.status === 'pass').length,
+    fail: outcomes.filter(o => o.status === 'fail').length,
+    skip: outcomes.filter(o => o.status === 'skip').length,
+    error: outcomes.filter(o => o.status === 'error').length,
+    suspensions: outcomes.reduce((n, o) => n + o.suspensions, 0),
+    rewindArgMismatchSeeds: outcomes.filter(o => o.rewindArgMismatches > 0).length,
+    rewindArgExamples: outcomes
+      .filter(o => o.rewindArgExample !== undefined)
+      .slice(0, 5)
+      .map(o => ({ seed: o.seed, detail: `${o.rewindArgMismatches}× e.g. ${o.rewindArgExample}` })),
+    binaryenRewindArgMismatches: outcomes.reduce((n, o) => n + (o.binaryenRewindArgMismatches ?? 0), 0),
+    unwindBytes: outcomes.reduce(
+      (u, o) => ({
+        oursMax: Math.max(u.oursMax, o.unwindBytes?.ours ?? 0),
+        binaryenMax: Math.max(u.binaryenMax, o.unwindBytes?.binaryen ?? 0),
+        oursSum: u.oursSum + (o.unwindBytes?.ours ?? 0),
+        binaryenSum: u.binaryenSum + (o.unwindBytes?.binaryen ?? 0),
+      }),
+      { oursMax: 0, binaryenMax: 0, oursSum: 0, binaryenSum: 0 },
+    ),
+    coverage: outcomes.reduce(
+      (c, o) => ({
+        calls: c.calls + (o.coverage?.calls ?? 0),
+        threw: c.threw + (o.coverage?.threw ?? 0),
+        logs: c.logs + (o.coverage?.logs ?? 0),
+      }),
+      { calls: 0, threw: 0, logs: 0 },
+    ),
+    failures: outcomes
+      .filter(o => o.status === 'fail' || o.status === 'error')
+      .map(o => ({ seed: o.seed, detail: o.detail ?? '' })),
+    binaryenMismatches: outcomes
+      .filter(o => o.binaryenMismatch !== undefined)
+      .map(o => ({ seed: o.seed, detail: o.binaryenMismatch ?? '' })),
+    skips,
+    skipped: outcomes.filter(o => o.status === 'skip').map(o => ({ seed: o.seed, detail: o.detail ?? '' })),
+    ms,
+  }
+}
+
+/**
+ * Harness self-test: binaryen's output with its saved frames zeroed before each rewind. Returns whether
+ * that run diverged from the original, or null when the module never suspends.
+ */
+export async function sabotagedRunDiverges(seed: number, pools: Pools): Promise<boolean | null> {
+  const pool = pools.exec
+  const prep = prepareModule(await seedModule(seed, pools))
+  if ('skip' in prep) return null
+  const base = { params: prep.params, hangLimit: prep.hangLimit, strictRewindArgs: false, fill: 0 }
+  const theirs = binaryenAsyncify(prep.bytes)
+  const [orig, broken] = await Promise.all([
+    pool.run({ ...base, bytes: prep.bytes, suspend: 'never' }),
+    pool.run({ ...base, bytes: theirs, suspend: 'always', sabotage: true }),
+  ])
+  if (broken.suspensions === 0) return null
+  return compareRuns(orig, broken) !== null
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Reducing
+
+/** A difference (compareRuns) as a coarse kind, stable while a failing module is reduced. */
+export function failureKind(diff: string): string {
+  const state = /(returned|threw)(?: \((\w+)[^)]*\))? in asyncify state (\d)/.exec(diff)
+  if (state !== null) return `${state[1]}${state[2] ? ` (${state[2]})` : ''} in asyncify state ${state[3]}`
+  if (diff.includes('timed out')) return 'timeout'
+  if (diff.includes('rewound into')) return 'rewound into another import'
+  if (diff.includes('nothing pending')) return 'rewound with nothing pending'
+  if (/^[^:]*: log #/.test(diff)) return 'log'
+  const head = /^(memory|global|instantiate|start function|export order)/.exec(diff)
+  return head === null ? 'outcome' : (head[1] as string)
+}
+
+/**
+ * What a module does under the differential check, as one line: 'pass', why it cannot be checked, or
+ * `ours: <kind>` when only our output misbehaves (binaryen's matching the original).
+ */
+export async function failureSignature(bytes: Uint8Array, pool: ExecPool): Promise<string> {
+  let prep: Prepared | { skip: string }
+  try {
+    prep = prepareModule(bytes)
+  } catch {
+    return 'undecodable'
+  }
+  if ('skip' in prep) return `skip: ${prep.skip}`
+  let ours: Uint8Array
+  try {
+    ours = (await asyncify(prep.bytes)).binary
+  } catch (e) {
+    return `ours: asyncify threw ${(e as Error).name}`
+  }
+  let theirs: Uint8Array
+  try {
+    theirs = binaryenAsyncify(prep.bytes)
+  } catch {
+    return 'binaryen failed'
+  }
+  const base = { params: prep.params, hangLimit: prep.hangLimit, strictRewindArgs: true }
+  const [orig, filled, oursRun, theirsRun] = await Promise.all([
+    pool.run({ ...base, bytes: prep.bytes, suspend: 'never', fill: 0 }),
+    pool.run({ ...base, bytes: prep.bytes, suspend: 'never', fill: 0xa5 }),
+    pool.run({ ...base, bytes: ours, suspend: 'always', fill: 0 }),
+    pool.run({ ...base, bytes: theirs, suspend: 'always', fill: 0 }),
+  ])
+  if (orig.instantiate !== 'ok') return 'original does not run'
+  if ([orig, filled, oursRun, theirsRun].some(r => r.stackOverflow)) return 'the JS stack ran out'
+  if (compareRuns(orig, filled) !== null || !orig.driverPagesIntact)
+    return 'original touches the driver pages'
+  if (compareRuns(orig, theirsRun) !== null) return 'binaryen differs'
+  const diff = compareRuns(orig, oursRun)
+  return diff === null ? 'pass' : `ours: ${failureKind(diff)}`
+}
