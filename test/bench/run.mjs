@@ -2,7 +2,7 @@
 //
 //   --only <suite,...>    run only these suites (available: see SUITES below)
 //   --modules <name,...>  corpus modules for the codec suite (quickjs, vips, swc; default all); the
-//                         asyncify suite always measures quickjs
+//                         asyncify suite always measures quickjs, the eh suite vips (and a WAT module)
 //   --runs <N>            fresh processes per measurement, median reported (default 3)
 //   --quick               1 run, skip swc, and do not write RESULTS.md (unless --write)
 //   --write / --no-write  force / skip updating RESULTS.md
@@ -16,6 +16,7 @@ import { parseArgs } from 'node:util'
 import * as asyncify from './asyncify.mjs'
 import * as codec from './codec.mjs'
 import { corpus } from './corpus.mjs'
+import * as eh from './eh.mjs'
 import { updateSection } from './lib.mjs'
 
 /**
@@ -23,7 +24,7 @@ import { updateSection } from './lib.mjs'
  * Optional exports: `packages` (the built packages it imports; default ['wasm']) and `inputs` (a label
  * for a suite with a fixed input, which ignores --modules).
  */
-const SUITES = [codec, asyncify]
+const SUITES = [codec, asyncify, eh]
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, '..', '..')
