@@ -4,6 +4,7 @@
  * entries are resolved here. In unreachable code, popping past the frame yields 'bot'.
  */
 import type { BlockType, FuncBody, Instr, Label, Module } from './ir.js'
+import type { OpInfo } from './opcodes.js'
 import {
   absHierarchyTop,
   type FuncType,
@@ -178,9 +179,20 @@ export function typeFunctionBody(
       let params: StackType[]
       let results: StackType[]
       if (op.params !== null && op.results !== null) {
-        params = op.params.map(t => resolveToken(t, ins))
-        results = op.results.map(t => resolveToken(t, ins))
-        popN(params.length)
+        const fixed = fixedSignature(op)
+        if (fixed !== null) {
+          // Shared arrays: callers treat InstrTypes as read-only.
+          params = fixed.params
+          results = fixed.results
+          const f = top()
+          if (stack.length - params.length < f.height && !f.unreachable)
+            throw new TypingError('operand stack underflow')
+          stack.length = Math.max(f.height, stack.length - params.length)
+        } else {
+          params = op.params.map(t => resolveToken(t, ins))
+          results = op.results.map(t => resolveToken(t, ins))
+          popN(params.length)
+        }
       } else {
         ;[params, results] = applyRule(ins)
       }
@@ -469,6 +481,23 @@ export function typeFunctionBody(
         throw new TypingError(`no typing rule for ${op.name}`)
     }
   }
+}
+
+const CONTEXT_TOKENS = new Set(['A', 'B', 'T', 'U', 'N'])
+const fixedCache = new Map<OpInfo, { params: StackType[]; results: StackType[] } | null>()
+
+/** The signature of an op whose types do not depend on memories or tables, computed once. */
+function fixedSignature(op: OpInfo): { params: StackType[]; results: StackType[] } | null {
+  let f = fixedCache.get(op)
+  if (f === undefined) {
+    const tokens = [...(op.params ?? []), ...(op.results ?? [])]
+    const resolve = (t: string): StackType => (t === 'exnref' ? ref('exn') : (t as ValType))
+    f = tokens.some(t => CONTEXT_TOKENS.has(t))
+      ? null
+      : { params: (op.params ?? []).map(resolve), results: (op.results ?? []).map(resolve) }
+    fixedCache.set(op, f)
+  }
+  return f
 }
 
 /** The bottom heap type of the hierarchy `h` belongs to (for null constants). */
