@@ -11,11 +11,11 @@ import {
   formatMs,
   formatRatio,
   loadAverage,
-  machineLine,
   markdownTable,
   median,
   medianOf,
   runChild,
+  sectionHeader,
 } from './lib.mjs'
 
 export const name = 'asyncify'
@@ -276,11 +276,13 @@ function report({ runs, input, results, errors, started, loadBefore, loadAfter }
   )
 
   const lines = [
-    '## Asyncify: our rewrite vs binaryen.js `asyncify` on QuickJS',
-    '',
-    `Updated ${started.toISOString().replace(/\.\d+Z$/, 'Z')} by \`npm run bench\`: median of ${runs} run${runs === 1 ? '' : 's'} per measurement.`,
-    `Machine: ${machineLine()}. Load average (1, 5, 15 min) before: ${loadBefore}; after: ${loadAfter}.`,
-    '',
+    ...sectionHeader(
+      'Asyncify: our rewrite vs binaryen.js `asyncify` on QuickJS',
+      started,
+      runs,
+      loadBefore,
+      loadAfter,
+    ),
     `Input: QuickJS (\`@jitl/quickjs-wasmfile-release-sync\` emscripten-module.wasm, ${formatBytes(inputBytes)}), every`,
     'import may suspend (the default of both). Each measurement is a fresh `node` process',
     '(test/bench/asyncify-worker.mjs); rounds interleave every measurement, "per-run range" is the lowest and',

@@ -7,10 +7,10 @@ import {
   formatMs,
   formatRatio,
   loadAverage,
-  machineLine,
   markdownTable,
   medianOf,
   runChild,
+  sectionHeader,
 } from './lib.mjs'
 
 export const name = 'codec'
@@ -214,11 +214,7 @@ function report({ runs, modules, results, errors, started, loadBefore, loadAfter
   )
 
   const lines = [
-    '## Codec: decode + encode vs binaryen.js',
-    '',
-    `Updated ${started.toISOString().replace(/\.\d+Z$/, 'Z')} by \`npm run bench\`: median of ${runs} run${runs === 1 ? '' : 's'} per measurement.`,
-    `Machine: ${machineLine()}. Load average (1, 5, 15 min) before: ${loadBefore}; after: ${loadAfter}.`,
-    '',
+    ...sectionHeader('Codec: decode + encode vs binaryen.js', started, runs, loadBefore, loadAfter),
     'Each measurement is one operation in a fresh `node` process (test/bench/codec-worker.mjs): libraries are',
     'loaded and the file is read before the clock starts, so times are cold single-shot times including JIT',
     'warm-up, as in a bundler build. Peak memory is `process.resourceUsage().maxRSS` at the end of that',

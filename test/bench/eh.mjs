@@ -17,11 +17,11 @@ import {
   formatMs,
   formatRatio,
   loadAverage,
-  machineLine,
   markdownTable,
   median,
   medianOf,
   runChild,
+  sectionHeader,
 } from './lib.mjs'
 
 export const name = 'eh'
@@ -296,11 +296,13 @@ function report({ runs, input, results, errors, started, loadBefore, loadAfter }
   const holdFrame = rf[HS.at(-1)][0]?.holdFrameBytes
 
   const lines = [
-    '## Exception handling and references: vips (legacy EH), reference save/restore',
-    '',
-    `Updated ${started.toISOString().replace(/\.\d+Z$/, 'Z')} by \`npm run bench\`: median of ${runs} run${runs === 1 ? '' : 's'} per measurement.`,
-    `Machine: ${machineLine()}. Load average (1, 5, 15 min) before: ${loadBefore}; after: ${loadAfter}.`,
-    '',
+    ...sectionHeader(
+      'Exception handling and references: vips (legacy EH), reference save/restore',
+      started,
+      runs,
+      loadBefore,
+      loadAfter,
+    ),
     '### vips.wasm: translate legacy exception handling, then asyncify',
     '',
     `Input: \`wasm-vips\` lib/vips.wasm (${formatBytes(inputBytes)}; emscripten, C/C++ with legacy`,

@@ -120,3 +120,14 @@ export function updateSection(file, name, body) {
   }
   writeFileSync(file, next)
 }
+
+/** The first lines of a RESULTS.md section: title, when and how it was measured, the machine and its load. */
+export function sectionHeader(title, started, runs, loadBefore, loadAfter) {
+  return [
+    `## ${title}`,
+    '',
+    `Updated ${started.toISOString().replace(/\.\d+Z$/, 'Z')} by \`npm run bench\`: median of ${runs} run${runs === 1 ? '' : 's'} per measurement.`,
+    `Machine: ${machineLine()}. Load average (1, 5, 15 min) before: ${loadBefore}; after: ${loadAfter}.`,
+    '',
+  ]
+}

@@ -25,6 +25,13 @@ import {
 } from './analysis.js'
 import { API_EXPORTS, apiFunctions, frameHelperFunctions, internFuncType } from './api.js'
 import { addStateAsserts } from './asserts.js'
+import {
+  type BinaryenApi,
+  type BinaryenModule,
+  binaryenMessage,
+  emitBinary,
+  loadBinaryen,
+} from './binaryen.js'
 import { I } from './build.js'
 import { AsyncifyError, AsyncifyOptionError } from './errors.js'
 import { usedFeatures } from './features.js'
@@ -79,18 +86,8 @@ function hasLegacyTry(list: Instr[]): boolean {
   return false
 }
 
-async function loadBinaryen(): Promise<typeof import('binaryen').default> {
-  return (await import('binaryen')).default
-}
-
 interface BinaryenReader {
-  readBinary(data: Uint8Array, features?: number): import('binaryen').default.Module
-}
-
-function binaryenMessage(e: unknown): string {
-  if (e instanceof Error) return e.message
-  const m = (e as { message?: unknown } | null)?.message
-  return typeof m === 'string' ? m : String(e)
+  readBinary(data: Uint8Array, features?: number): BinaryenModule
 }
 
 /** Runs binaryen passes on `bytes` with exactly the features the module uses. */
@@ -98,11 +95,11 @@ async function runBinaryen(
   bytes: Uint8Array,
   features: number,
   what: string,
-  run: (mod: import('binaryen').default.Module, b: typeof import('binaryen').default) => void,
+  run: (mod: BinaryenModule, b: BinaryenApi) => void,
   debugInfo: boolean,
 ): Promise<Uint8Array<ArrayBuffer>> {
   const b = await loadBinaryen()
-  let mod: import('binaryen').default.Module
+  let mod: BinaryenModule
   try {
     mod = (b as unknown as BinaryenReader).readBinary(bytes, features)
   } catch (e) {
@@ -111,13 +108,7 @@ async function runBinaryen(
   try {
     mod.setFeatures(features)
     run(mod, b)
-    const prev = b.getDebugInfo()
-    b.setDebugInfo(debugInfo)
-    try {
-      return new Uint8Array(mod.emitBinary())
-    } finally {
-      b.setDebugInfo(prev)
-    }
+    return emitBinary(b, mod, debugInfo)
   } finally {
     mod.dispose()
   }
