@@ -1,6 +1,12 @@
 // Runs one binaryen fuzz module (`wasm-opt -ttf`) and records what it does: per export, the result or
 // the error class and the values it logged; at the end, memory and the exported globals.
 //
+// References (exception handling / GC modules) are shown by identity, not by content: each object or
+// function gets a label the first time it is shown (`gc#3`, `Error#2`, `exn#1`; imports, exports and the
+// imported extern globals by name), so two runs agree exactly when they show the same references in the
+// same order. An exception that reaches JS is shown with its tag and payload (tags are exported by the
+// harness, see RunRequest.tags), a JS value thrown from wasm (through the JS tag) like any other value.
+//
 // With `suspend: 'always'`, and when the module has binaryen's asyncify API, every import call made from
 // an export suspends and resumes at once: the import does its work, starts an unwind and returns; when
 // the export comes back unwound, the driver stops the unwind, starts a rewind and calls the export
@@ -17,6 +23,7 @@ import { parentPort, workerData } from 'node:worker_threads'
 /** Export names the harness adds to the fuzz module before running or instrumenting it. */
 export const MEMORY_EXPORT = '__fuzz_memory'
 export const GLOBAL_EXPORT_PREFIX = '__fuzz_global_'
+export const TAG_EXPORT_PREFIX = '__fuzz_tag_'
 export const HANG_LIMIT_EXPORT = '__fuzz_hang_limit'
 /** Pages the driver adds after instantiation for the asyncify data; excluded from comparisons. */
 export const DRIVER_PAGES = 16
@@ -58,6 +65,13 @@ export interface RunRequest {
   strictRewindArgs: boolean
   /** Harness self-test: zero the saved frames before each rewind (must make runs diverge). */
   sabotage?: boolean
+  /**
+   * Param types of the module's tags, by export name (TAG_EXPORT_PREFIX, in tag index order): a
+   * WebAssembly.Exception reaching JS is shown with the first of them it `is`, and its payload.
+   */
+  tags?: Record<string, string[]>
+  /** Debugging: record the stack of every error an export call ends with (RunResult.stacks). */
+  stacks?: boolean
 }
 
 export interface CallRecord {
@@ -93,6 +107,8 @@ export interface RunResult {
   rewindArgExample: string | null
   /** Asyncify protocol violations the driver saw. */
   anomalies: string[]
+  /** With RunRequest.stacks: export name and stack of each error an export call ended with. */
+  stacks?: string[]
 }
 
 class DriverError extends Error {
@@ -113,22 +129,108 @@ interface AsyncifyApi {
 
 type Fn = (...args: unknown[]) => unknown
 
+/** A value as text without giving references labels (for harness messages and binaryen's errors). */
 export function formatValue(v: unknown): string {
   if (typeof v === 'number') return Object.is(v, -0) ? '-0' : String(v)
   if (typeof v === 'bigint') return `${v}n`
   if (Array.isArray(v)) return `[${v.map(formatValue).join(',')}]`
   if (v === undefined) return 'void'
+  if (v === null) return 'null'
   return typeof v
 }
 
+/** An error as text, without labels (see Values.classify for the one runs are compared by). */
 export function classifyError(e: unknown): string {
   if (e instanceof DriverError) return `driver: ${e.message}`
   if (e instanceof BudgetError) return `budget: ${e.message}`
   if (e instanceof WebAssembly.RuntimeError) return `trap: ${e.message}`
   if (e instanceof WebAssembly.CompileError) return `compile: ${e.message}`
   if (e instanceof WebAssembly.LinkError) return `link: ${e.message}`
+  if (e instanceof WebAssembly.Exception) return 'wasm exception'
   if (e instanceof Error) return `${e.name}: ${e.message}`
-  return `throw: ${String(e)}`
+  return `throw: ${formatValue(e)}`
+}
+
+interface TagInfo {
+  name: string
+  tag: WebAssembly.Tag
+  params: string[]
+}
+
+/**
+ * One run's text for values: references by identity (a label given when first shown, see the top of the
+ * file), exceptions with their tag and payload.
+ */
+class Values {
+  private readonly labels = new Map<unknown, string>()
+  private readonly counts = new Map<string, number>()
+  /** Tags a WebAssembly.Exception is tested against, in order. */
+  readonly tags: TagInfo[] = []
+  /** Whether a RangeError (V8's stack overflow) was shown, e.g. one that wasm caught and logged. */
+  stackOverflow = false
+
+  /** Labels a reference by name (imports, exports, imported globals), unless it has a label already. */
+  name(v: unknown, label: string): void {
+    if (!this.labels.has(v)) this.labels.set(v, label)
+  }
+
+  private label(v: object, kind: string): string {
+    let l = this.labels.get(v)
+    if (l === undefined) {
+      const n = (this.counts.get(kind) ?? 0) + 1
+      this.counts.set(kind, n)
+      l = `${kind}#${n}`
+      this.labels.set(v, l)
+    }
+    return l
+  }
+
+  /** A value as text, without giving it a label: for driver messages, which differ between runs. */
+  peek(v: unknown): string {
+    return (typeof v === 'object' || typeof v === 'function') && v !== null
+      ? (this.labels.get(v) ?? typeof v)
+      : formatValue(v)
+  }
+
+  show(v: unknown): string {
+    if (typeof v === 'object' && v !== null && !Array.isArray(v)) {
+      if (v instanceof WebAssembly.Exception) return `${this.label(v, 'exn')} ${this.exceptionTag(v)}`
+      if (v instanceof Error) {
+        if (v instanceof RangeError) this.stackOverflow = true
+        return this.label(v, v.name)
+      }
+      // GC structs and arrays are opaque to JS: no prototype.
+      return this.label(v, Object.getPrototypeOf(v) === null ? 'gc' : 'object')
+    }
+    if (typeof v === 'function') return this.label(v, 'func')
+    if (typeof v === 'string') return JSON.stringify(v)
+    if (Array.isArray(v)) return `[${v.map(x => this.show(x)).join(',')}]`
+    return formatValue(v)
+  }
+
+  private exceptionTag(e: WebAssembly.Exception): string {
+    for (const t of this.tags) {
+      if (!e.is(t.tag)) continue
+      const args = t.params.map((_, i) => {
+        try {
+          return this.show(e.getArg(t.tag, i))
+        } catch {
+          return '?'
+        }
+      })
+      return `${t.name}(${args.join(',')})`
+    }
+    return 'with an unknown tag'
+  }
+
+  /** An error as text: what the runs are compared by. */
+  classify(e: unknown): string {
+    if (e instanceof WebAssembly.Exception) return `wasm exception ${this.show(e)}`
+    if (e instanceof DriverError || e instanceof BudgetError || e instanceof WebAssembly.RuntimeError)
+      return classifyError(e)
+    if (e instanceof Error) return `${classifyError(e)} (${this.show(e)})`
+    return `throw: ${this.show(e)}`
+  }
 }
 
 /** V8's stack overflow (RangeError); nothing else here throws one. No work beyond that: the stack is low. */
@@ -136,7 +238,9 @@ function isStackOverflow(e: unknown): boolean {
   return e instanceof RangeError
 }
 
+/** The argument the driver passes for a param: zero, or null for references (as binaryen's fuzz_shell.js). */
 function zero(type: string): unknown {
+  if (type === 'ref') return null
   return type === 'i64' ? 0n : 0
 }
 
@@ -183,6 +287,7 @@ export function runModule(req: RunRequest): RunResult {
     return result
   }
 
+  const values = new Values()
   let exports: Record<string, unknown> | null = null
   let api: AsyncifyApi | null = null
   let memory: WebAssembly.Memory | null = null
@@ -190,7 +295,7 @@ export function runModule(req: RunRequest): RunResult {
   let depth = 0
   let logs = result.startLogs
   /** Per depth: the import that unwound, its arguments and its real result. */
-  const pending: ({ name: string; args: string; result: unknown } | undefined)[] = []
+  const pending: ({ name: string; args: unknown[]; result: unknown } | undefined)[] = []
   let callableExports: string[] = []
   /** Deterministic coin for suspend: 'sometimes' (xorshift32). */
   let coinState = 0x9e3779b9
@@ -202,15 +307,22 @@ export function runModule(req: RunRequest): RunResult {
   }
   /** Import calls in the current top-level export call (see IMPORT_CALL_BUDGET). */
   let importCalls = 0
+  /** The fuzzer's wasm tag ("fuzzing-support" "wasmtag"), which its `throw` import throws with. */
+  const wasmTag = new WebAssembly.Tag({ parameters: ['i32'] })
+  values.tags.push({ name: 'wasmtag', tag: wasmTag, params: ['i32'] })
+  /** What the fuzzer's imports throw for "a JS exception" (a fresh object each time). */
+  const jsError = (why: string): Error => new Error(`fuzzer: ${why}`)
 
   const anomaly = (message: string): DriverError => {
     result.anomalies.push(message)
     return new DriverError(message)
   }
 
-  const callExport = (name: string): unknown => {
-    const fn = exports?.[name] as Fn
-    const args = (req.params[name] ?? []).map(zero)
+  /**
+   * Calls into the module from JS, one depth further: while the call returns unwinding, stops the unwind
+   * and calls again rewinding.
+   */
+  const enter = (name: string, fn: Fn, args: unknown[]): unknown => {
     depth++
     const d = depth
     try {
@@ -252,6 +364,9 @@ export function runModule(req: RunRequest): RunResult {
     }
   }
 
+  const callExport = (name: string): unknown =>
+    enter(name, exports?.[name] as Fn, (req.params[name] ?? []).map(zero))
+
   const nested = (index: unknown): void => {
     if (exports === null) throw new Error('call-export during instantiation')
     if (depth >= MAX_NESTING) throw new BudgetError(`call-export nested over ${MAX_NESTING} deep`)
@@ -260,32 +375,80 @@ export function runModule(req: RunRequest): RunResult {
     callExport(name)
   }
 
+  /** call-ref: calls a function reference from JS with null arguments (as binaryen's fuzz_shell.js). */
+  const callRef = (ref: unknown): void => {
+    if (typeof ref !== 'function') throw jsError('call-ref of a non-function')
+    if (depth >= MAX_NESTING) throw new BudgetError(`call-ref nested over ${MAX_NESTING} deep`)
+    const fn = ref as Fn
+    enter(
+      values.peek(fn),
+      fn,
+      Array.from({ length: fn.length }, () => null),
+    )
+  }
+
+  /** call-export-catch, call-ref-catch: 1 when the call threw (driver and budget errors go on). */
+  const catching = (call: () => void): number => {
+    try {
+      call()
+      return 0
+    } catch (e) {
+      if (e instanceof DriverError || e instanceof BudgetError) throw e
+      if (isStackOverflow(e)) result.stackOverflow = true
+      logs.push(`caught ${values.classify(e)}`)
+      return 1
+    }
+  }
+
+  /** The table the fuzzer exports for table-get/table-set. */
+  const fuzzTable = (index: unknown, what: string): [WebAssembly.Table, number] => {
+    const table = exports?.table
+    const i = (index as number) >>> 0
+    if (!(table instanceof WebAssembly.Table)) throw jsError(`${what} without a table`)
+    if (i >= table.length) throw jsError(`${what} ${i} out of bounds`)
+    return [table, i]
+  }
+
   const impls: Record<string, Fn> = {
-    'log-i32': x => void logs.push(`i32 ${formatValue(x)}`),
-    'log-i64': x => void logs.push(`i64 ${formatValue(x)}`),
-    'log-f32': x => void logs.push(`f32 ${formatValue(x)}`),
-    'log-f64': x => void logs.push(`f64 ${formatValue(x)}`),
+    'log-i32': x => void logs.push(`i32 ${values.show(x)}`),
+    'log-i64': x => void logs.push(`i64 ${values.show(x)}`),
+    'log-f32': x => void logs.push(`f32 ${values.show(x)}`),
+    'log-f64': x => void logs.push(`f64 ${values.show(x)}`),
     'log-v128': (...lanes) =>
       void logs.push(`v128 ${lanes.map(l => ((l as number) >>> 0).toString(16)).join(' ')}`),
+    'log-anyref': x => void logs.push(`anyref ${values.show(x)}`),
+    'log-funcref': x => void logs.push(`funcref ${values.show(x)}`),
+    'log-externref': x => void logs.push(`externref ${values.show(x)}`),
+    // The second argument (flags: catch and rethrow) makes no observable difference.
     'call-export': index => {
       logs.push(`call-export ${String(index)}`)
       nested(index)
     },
     'call-export-catch': index => {
       logs.push(`call-export-catch ${String(index)}`)
-      try {
-        nested(index)
-        return 0
-      } catch (e) {
-        if (e instanceof DriverError || e instanceof BudgetError) throw e
-        if (isStackOverflow(e)) result.stackOverflow = true
-        logs.push(`caught ${classifyError(e)}`)
-        return 1
-      }
+      return catching(() => nested(index))
+    },
+    'call-ref': ref => {
+      logs.push(`call-ref ${values.show(ref)}`)
+      callRef(ref)
+    },
+    'call-ref-catch': ref => {
+      logs.push(`call-ref-catch ${values.show(ref)}`)
+      return catching(() => callRef(ref))
+    },
+    'table-get': index => {
+      const [table, i] = fuzzTable(index, 'table-get')
+      return table.get(i)
+    },
+    'table-set': (index, ref) => {
+      const [table, i] = fuzzTable(index, 'table-set')
+      table.set(i, ref)
     },
     sleep: (_ms, id) => id,
-    throw: () => {
-      throw new Error('some JS error')
+    // 0: a JS exception; otherwise a wasm exception with the fuzzer's tag and this payload.
+    throw: x => {
+      if (x === 0) throw jsError('throw')
+      throw new WebAssembly.Exception(wasmTag, [x])
     },
   }
 
@@ -297,13 +460,14 @@ export function runModule(req: RunRequest): RunResult {
         const state = api.get_state()
         if (state === 2) {
           const p = pending[depth]
-          const shown = args.map(formatValue).join(',')
-          if (p === undefined) throw anomaly(`rewound into ${name}(${shown}) with nothing pending`)
-          if (p.name !== name || (req.strictRewindArgs && p.args !== shown))
-            throw anomaly(`rewound into ${name}(${shown}), but ${p.name}(${p.args}) unwound`)
-          if (p.args !== shown) {
+          const shown = (list: unknown[]): string => list.map(a => values.peek(a)).join(',')
+          if (p === undefined) throw anomaly(`rewound into ${name}(${shown(args)}) with nothing pending`)
+          const same = p.args.length === args.length && p.args.every((a, i) => Object.is(a, args[i]))
+          if (p.name !== name || (req.strictRewindArgs && !same))
+            throw anomaly(`rewound into ${name}(${shown(args)}), but ${p.name}(${shown(p.args)}) unwound`)
+          if (!same) {
             result.rewindArgMismatches++
-            result.rewindArgExample ??= `${name}(${p.args}) rewound as ${name}(${shown})`
+            result.rewindArgExample ??= `${name}(${shown(p.args)}) rewound as ${name}(${shown(args)})`
           }
           api.stop_rewind()
           const current = new DataView((memory as WebAssembly.Memory).buffer).getInt32(driverBase, true)
@@ -323,7 +487,7 @@ export function runModule(req: RunRequest): RunResult {
         const view = new DataView(memory.buffer)
         view.setInt32(at, at + 8, true)
         view.setInt32(at + 4, at + DATA_BYTES, true)
-        pending[depth] = { name, args: args.map(formatValue).join(','), result: value }
+        pending[depth] = { name, args, result: value }
         result.suspensions++
         api.start_unwind(at)
       }
@@ -334,6 +498,21 @@ export function runModule(req: RunRequest): RunResult {
   for (const imp of WebAssembly.Module.imports(module)) {
     imports[imp.module] ??= {}
     const table = imports[imp.module] as Record<string, unknown>
+    if (imp.kind === 'tag' && imp.module === 'fuzzing-support' && imp.name === 'wasmtag') {
+      table[imp.name] = wasmTag
+      continue
+    }
+    if (imp.kind === 'tag' && imp.module === 'fuzzing-support' && imp.name === 'jstag') {
+      table[imp.name] = WebAssembly.JSTag
+      continue
+    }
+    if (imp.kind === 'global' && imp.module === '__fuzz_import') {
+      // The fuzzer's immutable externref globals: any distinct JS values do.
+      const value = Object.freeze({ fuzzImport: imp.name })
+      values.name(value, `extern ${imp.name}`)
+      table[imp.name] = value
+      continue
+    }
     if (imp.kind !== 'function') {
       result.instantiate = `unsupported import ${imp.module}.${imp.name} (${imp.kind})`
       return result
@@ -351,13 +530,14 @@ export function runModule(req: RunRequest): RunResult {
     } else {
       table[imp.name] = wrap(imp.name, impl)
     }
+    values.name(table[imp.name], `import ${imp.name}`)
   }
 
   let instance: WebAssembly.Instance
   try {
     instance = new WebAssembly.Instance(module, imports as WebAssembly.Imports)
   } catch (e) {
-    result.instantiate = classifyError(e)
+    result.instantiate = values.classify(e)
     return result
   }
   exports = instance.exports as Record<string, unknown>
@@ -365,6 +545,11 @@ export function runModule(req: RunRequest): RunResult {
   callableExports = names
     .filter(e => e.kind === 'function' && !e.name.startsWith('asyncify_') && !e.name.startsWith('__fuzz_'))
     .map(e => e.name)
+  for (const name of callableExports) values.name(exports[name], `export ${name}`)
+  for (const [name, params] of Object.entries(req.tags ?? {})) {
+    const tag = exports[name]
+    if (tag instanceof WebAssembly.Tag) values.tags.push({ name, tag, params })
+  }
 
   const mem = exports[MEMORY_EXPORT]
   if (mem instanceof WebAssembly.Memory) {
@@ -396,10 +581,11 @@ export function runModule(req: RunRequest): RunResult {
     importCalls = 0
     let outcome: string
     try {
-      outcome = `return ${formatValue(callExport(name))}`
+      outcome = `return ${values.show(callExport(name))}`
     } catch (e) {
       if (isStackOverflow(e)) result.stackOverflow = true
-      outcome = classifyError(e)
+      outcome = values.classify(e)
+      if (req.stacks) result.stacks = [...(result.stacks ?? []), `${name}: ${(e as Error)?.stack ?? outcome}`]
     }
     result.calls.push({ name, outcome, logs })
   }
@@ -407,11 +593,12 @@ export function runModule(req: RunRequest): RunResult {
   for (const e of names) {
     if (e.kind !== 'global') continue
     try {
-      result.globals[e.name] = formatValue((exports[e.name] as WebAssembly.Global).value)
+      result.globals[e.name] = values.show((exports[e.name] as WebAssembly.Global).value)
     } catch (err) {
       result.globals[e.name] = classifyError(err)
     }
   }
+  if (values.stackOverflow) result.stackOverflow = true
   if (memory !== null && result.driverPages !== null) {
     const all = new Uint8Array(memory.buffer)
     const [from, to] = result.driverPages

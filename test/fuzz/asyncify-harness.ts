@@ -1,22 +1,30 @@
-// Differential fuzzing of the asyncify rewrite: a binaryen fuzz module (`wasm-opt -ttf`, features
-// without exception handling, GC or reference types) runs three ways, and all three must behave alike:
+// Differential fuzzing of the asyncify rewrite: a binaryen fuzz module (`wasm-opt -ttf`) runs three ways,
+// and all three must behave alike:
 //   original  – uninstrumented;
 //   ours      – `asyncify(bytes)`, suspending and resuming at every import call (asyncify-exec.ts), and
 //               again suspending at about half of them;
 //   binaryen  – binaryen's own asyncify pass (binaryen.js, optimize level 0, like `wasm-opt --asyncify`),
 //               through the same driver.
-// Behaviour is: per export (called in export order with zero arguments) the result or error class and
-// the values logged through the fuzzer's imports; memory (without the driver's pages) and the globals.
+// Behaviour is: per export (called in export order with zero/null arguments) the result or error (for
+// exceptions: which one, see asyncify-exec.ts) and the values logged through the fuzzer's imports;
+// memory (without the driver's pages) and the globals.
 //
-// Before anything runs, the module is prepared once and all three start from the same bytes: memory 0
-// is exported (the driver needs it) and its maximum raised by the driver's pages, every global is
-// exported, and the fuzzer's hang-limit global is exported so the driver can reset it per export.
+// Two variants (FuzzVariant): 'mvp', numeric features only; 'eh', with exception handling (exnref, after
+// `--translate-to-exnref`), reference types and GC. binaryen's asyncify aborts on try_table and refuses
+// reference-typed locals, so the 'eh' variant compares ours with the original only.
+//
+// Before anything runs, the module is prepared once and all runs start from the same bytes: memory 0
+// is exported (the driver needs it) and its maximum raised by the driver's pages, every global JS can
+// read is exported (not v128, exnref or function references, see prepareModule), every tag is exported
+// (to name the exceptions that reach JS), and the fuzzer's hang-limit global is exported so the driver
+// can reset it per export.
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import { asyncify } from '@unplugin-asyncify/core'
 import {
+  absHierarchyTop,
   countImports,
   decode,
   decodeFunction,
@@ -24,6 +32,7 @@ import {
   funcTypeAt,
   type Instr,
   type Module,
+  type ValType,
 } from '@unplugin-asyncify/wasm'
 import { binaryen, binaryenRead, binaryenValidate, wasmOptPath } from '../helpers/binaryen.js'
 import { fuzzCacheDir, fuzzModule, seedBytes } from '../helpers/fuzz.js'
@@ -35,6 +44,7 @@ import {
   MEMORY_EXPORT,
   type RunRequest,
   type RunResult,
+  TAG_EXPORT_PREFIX,
   WORKER_FLAG,
 } from './asyncify-exec.js'
 import { TTF_WORKER_FLAG, type TtfRequest } from './ttf-worker.js'
@@ -65,13 +75,81 @@ const binaryenFeatures =
   F.SignExt |
   F.Multivalue
 
+/**
+ * The numeric features plus exception handling, reference types and GC. `--translate-to-exnref` turns the
+ * legacy try/catch the fuzzer also emits into try_table (V8 refuses modules that mix both).
+ */
+export const asyncifyEhFuzzFlags: readonly string[] = [
+  ...asyncifyFuzzFlags,
+  '--enable-exception-handling',
+  '--enable-reference-types',
+  '--enable-gc',
+  '--translate-to-exnref',
+]
+
+export interface FuzzVariant {
+  name: 'mvp' | 'eh'
+  /** `wasm-opt -ttf` flags. */
+  flags: readonly string[]
+  /** Cache directory of the generated modules (under test/helpers/fuzz.ts's fuzzCacheDir). */
+  cacheTag: string
+  /** File name prefix of saved failures in failureDir: `<prefix><seed>.wasm` etc. */
+  failurePrefix: string
+  /** binaryen.js features to read the modules with (reduction passes, binaryen's asyncify). */
+  features: number
+  /** Whether binaryen's asyncify output is run and compared too. */
+  binaryen: boolean
+}
+
+export const fuzzVariants: Record<FuzzVariant['name'], FuzzVariant> = {
+  mvp: {
+    name: 'mvp',
+    flags: asyncifyFuzzFlags,
+    cacheTag: asyncifyFuzzTag,
+    failurePrefix: 'asyncify-',
+    features: binaryenFeatures,
+    binaryen: true,
+  },
+  eh: {
+    name: 'eh',
+    flags: asyncifyEhFuzzFlags,
+    cacheTag: 'asyncify-eh',
+    failurePrefix: 'asyncify-eh-',
+    features: binaryenFeatures | F.ExceptionHandling | F.ReferenceTypes | F.GC,
+    // binaryen's asyncify aborts on try_table and refuses reference-typed locals.
+    binaryen: false,
+  },
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Preparing and instrumenting
 
 export interface Prepared {
   bytes: Uint8Array
   params: Record<string, string[]>
+  /** Param types of the exported tags (TAG_EXPORT_PREFIX), for RunRequest.tags. */
+  tags: Record<string, string[]>
   hangLimit: number | null
+}
+
+/** A value type as the driver sees a param: the number type, or 'ref'. */
+const paramKind = (t: ValType): string => (typeof t === 'string' ? t : 'ref')
+
+/**
+ * Whether a global of this type is exported for the comparison. JS cannot read v128 or exnref globals;
+ * function references are left out on purpose: an exported funcref global lets references enter the
+ * module, which makes our analysis give up resolving indirect calls by signature (a path worth testing).
+ * Other references are compared by identity (asyncify-exec.ts).
+ */
+function comparableGlobal(m: Module, t: ValType): boolean {
+  if (typeof t === 'string') return t !== 'v128'
+  const top =
+    typeof t.heap === 'number'
+      ? m.types[t.heap]?.composite.kind === 'func'
+        ? 'func'
+        : 'any'
+      : absHierarchyTop(t.heap)
+  return top === 'any' || top === 'extern'
 }
 
 /** Whether this body starts with the fuzzer's hang-limit check; returns [global, limit] if so. */
@@ -106,13 +184,16 @@ export function prepareModule(raw: Uint8Array): Prepared | { skip: string } {
 
   const importedGlobals = countImports(m, 'global')
   m.globals.forEach((g, i) => {
-    if (typeof g.type === 'string' && g.type !== 'v128')
+    if (comparableGlobal(m, g.type))
       m.exports.push({
         name: `${GLOBAL_EXPORT_PREFIX}${importedGlobals + i}`,
         kind: 'global',
         index: importedGlobals + i,
       })
   })
+  const tagCount = countImports(m, 'tag') + m.tags.length
+  for (let i = 0; i < tagCount; i++)
+    m.exports.push({ name: `${TAG_EXPORT_PREFIX}${i}`, kind: 'tag', index: i })
 
   let hangLimit: number | null = null
   for (let i = 0; i < Math.min(m.funcs.length, 8) && hangLimit === null; i++) {
@@ -123,7 +204,7 @@ export function prepareModule(raw: Uint8Array): Prepared | { skip: string } {
     hangLimit = limit
   }
 
-  return { bytes: encode(m), params: exportParams(m), hangLimit }
+  return { bytes: encode(m), params: exportParams(m), tags: exportTags(m), hangLimit }
 }
 
 function exportParams(m: Module): Record<string, string[]> {
@@ -133,11 +214,23 @@ function exportParams(m: Module): Record<string, string[]> {
   const params: Record<string, string[]> = {}
   for (const e of m.exports) {
     if (e.kind !== 'func') continue
-    params[e.name] = funcTypeAt(m, funcTypes[e.index] as number).params.map(t =>
-      typeof t === 'string' ? t : 'ref',
-    )
+    params[e.name] = funcTypeAt(m, funcTypes[e.index] as number).params.map(paramKind)
   }
   return params
+}
+
+function exportTags(m: Module): Record<string, string[]> {
+  const tagTypes = [
+    ...m.imports.flatMap(imp => (imp.desc.kind === 'tag' ? [imp.desc.tag.type] : [])),
+    ...m.tags.map(t => t.type),
+  ]
+  const tags: Record<string, string[]> = {}
+  for (const e of m.exports) {
+    const type = tagTypes[e.index]
+    if (e.kind === 'tag' && e.name.startsWith(TAG_EXPORT_PREFIX) && type !== undefined)
+      tags[e.name] = funcTypeAt(m, type).params.map(paramKind)
+  }
+  return tags
 }
 
 function preparedAlready(m: Module, bytes: Uint8Array): Prepared {
@@ -145,12 +238,16 @@ function preparedAlready(m: Module, bytes: Uint8Array): Prepared {
   const importedGlobals = countImports(m, 'global')
   const init = hang === undefined ? undefined : m.globals[hang.index - importedGlobals]?.init[0]
   const hangLimit = init?.op.name === 'i32.const' ? (init.i32 as number) : null
-  return { bytes, params: exportParams(m), hangLimit }
+  return { bytes, params: exportParams(m), tags: exportTags(m), hangLimit }
 }
 
-/** Runs binaryen passes over a module (the fuzz feature set); for reducing failures. */
-export function binaryenPasses(bytes: Uint8Array, passes: string[]): Uint8Array {
-  const mod = binaryenRead(bytes, binaryenFeatures)
+/** Runs binaryen passes over a module (a variant's feature set); for reducing failures. */
+export function binaryenPasses(
+  bytes: Uint8Array,
+  passes: string[],
+  features: number = binaryenFeatures,
+): Uint8Array {
+  const mod = binaryenRead(bytes, features)
   try {
     mod.runPasses(passes)
     return new Uint8Array(mod.emitBinary())
@@ -160,8 +257,8 @@ export function binaryenPasses(bytes: Uint8Array, passes: string[]): Uint8Array 
 }
 
 /** binaryen's asyncify pass with default arguments and no optimization, as `wasm-opt --asyncify`. */
-export function binaryenAsyncify(bytes: Uint8Array): Uint8Array {
-  const mod = binaryenRead(bytes, binaryenFeatures)
+export function binaryenAsyncify(bytes: Uint8Array, features: number = binaryenFeatures): Uint8Array {
+  const mod = binaryenRead(bytes, features)
   const levels = [binaryen.getOptimizeLevel(), binaryen.getShrinkLevel()] as const
   binaryen.setOptimizeLevel(0)
   binaryen.setShrinkLevel(0)
@@ -343,16 +440,20 @@ export async function closePools(pools: Pools): Promise<void> {
   await Promise.all([pools.exec.close(), pools.ttf?.close()])
 }
 
-/** The seed's fuzz module (asyncifyFuzzFlags), cached under test/.cache. */
-export async function seedModule(seed: number, pools: Pools): Promise<Uint8Array> {
+/** The seed's fuzz module (the variant's flags), cached under test/.cache. */
+export async function seedModule(
+  seed: number,
+  pools: Pools,
+  variant: FuzzVariant = fuzzVariants.mvp,
+): Promise<Uint8Array> {
   if (pools.ttf !== null) {
     try {
-      return await pools.ttf.module(seed, asyncifyFuzzFlags, asyncifyFuzzTag)
+      return await pools.ttf.module(seed, variant.flags, variant.cacheTag)
     } catch (e) {
       console.warn(`${(e as Error).message}; using the wasm-opt CLI`)
     }
   }
-  return fuzzModule(seed, asyncifyFuzzFlags, asyncifyFuzzTag)
+  return fuzzModule(seed, variant.flags, variant.cacheTag)
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -411,6 +512,34 @@ export function compareRuns(expected: RunResult, actual: RunResult): string | nu
 // ---------------------------------------------------------------------------------------------------
 // One seed
 
+/** What the original run did, summed over passing seeds. */
+export interface Coverage {
+  /** Export calls, and how many of them threw. */
+  calls: number
+  threw: number
+  /** Export calls that ended in a wasm exception or a value thrown through the JS tag (not traps). */
+  exceptions: number
+  /** Values logged, and how many of them references. */
+  logs: number
+  refLogs: number
+  /** Exceptions that call-export-catch / call-ref-catch caught. */
+  caught: number
+}
+
+const emptyCoverage = (): Coverage => ({ calls: 0, threw: 0, exceptions: 0, logs: 0, refLogs: 0, caught: 0 })
+
+function coverageOf(run: RunResult): Coverage {
+  const logs = [...run.startLogs, ...run.calls.flatMap(c => c.logs)]
+  return {
+    calls: run.calls.length,
+    threw: run.calls.filter(c => !c.outcome.startsWith('return')).length,
+    exceptions: run.calls.filter(c => /^(wasm exception|throw:)/.test(c.outcome)).length,
+    logs: logs.length,
+    refLogs: logs.filter(l => /^(anyref|funcref|externref) /.test(l)).length,
+    caught: logs.filter(l => l.startsWith('caught ')).length,
+  }
+}
+
 export interface SeedOutcome {
   seed: number
   status: 'pass' | 'fail' | 'skip' | 'error'
@@ -425,8 +554,8 @@ export interface SeedOutcome {
   rewindArgExample?: string
   /** Largest unwind (bytes of saved frames) with our output and with binaryen's. */
   unwindBytes?: { ours: number; binaryen: number }
-  /** What the original did: export calls, how many of them threw, values logged. */
-  coverage?: { calls: number; threw: number; logs: number }
+  /** What the original did (see Coverage). */
+  coverage?: Coverage
   /** The same count for binaryen's output (expected 0: a driver sanity check). */
   binaryenRewindArgMismatches?: number
   ms: { generate: number; ours: number; binaryen: number; validate: number; run: number }
@@ -437,17 +566,49 @@ const now = (): number => performance.now()
 const failureSuffixes = ['.wasm', '.ours.wasm', '.binaryen.wasm', '.txt', '.reduced.wasm', '.reduced.wat']
 
 /** Removes what an earlier run saved for this seed. */
-function clearFailure(seed: number): void {
-  for (const suffix of failureSuffixes) rmSync(join(failureDir, `asyncify-${seed}${suffix}`), { force: true })
+function clearFailure(seed: number, variant: FuzzVariant): void {
+  for (const suffix of failureSuffixes)
+    rmSync(join(failureDir, `${variant.failurePrefix}${seed}${suffix}`), { force: true })
 }
 
-function saveFailure(seed: number, files: Record<string, Uint8Array | string>): void {
+function saveFailure(seed: number, variant: FuzzVariant, files: Record<string, Uint8Array | string>): void {
   mkdirSync(failureDir, { recursive: true })
   for (const [suffix, data] of Object.entries(files))
-    writeFileSync(join(failureDir, `asyncify-${seed}${suffix}`), data)
+    writeFileSync(join(failureDir, `${variant.failurePrefix}${seed}${suffix}`), data)
+}
+
+/** Why V8 refuses a module. */
+function compileError(bytes: Uint8Array): string {
+  try {
+    new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>)
+    return 'compiles after all'
+  } catch (e) {
+    return (e as Error).message
+  }
+}
+
+/**
+ * What our rewrite refuses by design (an AsyncifyError naming a construct it cannot instrument, e.g. a
+ * function returning a non-nullable reference of a type it cannot make a stand-in value for), as a
+ * stable reason; null for anything else (a crash or an internal error is a failure).
+ */
+export function refusal(e: unknown): string | null {
+  if (!(e instanceof Error) || e.name !== 'AsyncifyError' || e.message.includes('internal')) return null
+  const m = e.message
+  // `(ref 12)` → `ref $type` (summaries group skips by reason), `(ref array)` → `ref array`.
+  const type = /non-nullable \((ref [^)]*)\)/.exec(m)?.[1]?.replace(/\d+/, '$type') ?? ''
+  if (m.includes('no such value can be made to return while unwinding'))
+    return `a function returns a non-nullable ${type}`
+  if (m.includes('no stand-in value can be made')) return `a block yields a non-nullable ${type}`
+  if (m.includes('has no default to stand in')) return `a value of non-nullable ${type} has no default`
+  return null
 }
 
 export interface CheckOptions {
+  /** Which modules (default 'mvp'). */
+  variant?: FuzzVariant
+  /** Count what our rewrite refuses by design (see refusal) as failures, not skips. */
+  refusalsFail?: boolean
   /** Write failing seeds' modules to test/.cache/fuzz-failures. */
   save?: boolean
   /** Fail seeds where an import is rewound with other arguments than it unwound with. */
@@ -475,7 +636,8 @@ export async function checkSeed(
 }
 
 async function compareSeed(seed: number, pools: Pools, options: CheckOptions): Promise<SeedOutcome> {
-  if (options.save) clearFailure(seed)
+  const variant = options.variant ?? fuzzVariants.mvp
+  if (options.save) clearFailure(seed, variant)
   const pool = pools.exec
   const ms = { generate: 0, ours: 0, binaryen: 0, validate: 0, run: 0 }
   const out = (status: SeedOutcome['status'], detail?: string, run?: RunResult): SeedOutcome => ({
@@ -488,14 +650,14 @@ async function compareSeed(seed: number, pools: Pools, options: CheckOptions): P
     ms,
   })
   let t = now()
-  const raw = await seedModule(seed, pools)
+  const raw = await seedModule(seed, pools, variant)
   ms.generate = now() - t
   const prep = prepareModule(raw)
   if ('skip' in prep) return out('skip', prep.skip)
 
   const fail = (detail: string, extra: Record<string, Uint8Array> = {}, run?: RunResult): SeedOutcome => {
     if (options.save)
-      saveFailure(seed, { '.wasm': prep.bytes, ...extra, '.txt': `seed ${seed}: ${detail}\n` })
+      saveFailure(seed, variant, { '.wasm': prep.bytes, ...extra, '.txt': `seed ${seed}: ${detail}\n` })
     return out('fail', detail, run)
   }
 
@@ -505,26 +667,38 @@ async function compareSeed(seed: number, pools: Pools, options: CheckOptions): P
     ours = (await asyncify(prep.bytes)).binary
   } catch (e) {
     ms.ours = now() - t
+    const refused = refusal(e)
+    if (refused !== null && !options.refusalsFail) return out('skip', `ours refuses: ${refused}`)
     return fail(`asyncify threw: ${(e as Error).message}`)
   }
   ms.ours = now() - t
   t = now()
-  const valid = binaryenValidate(ours)
+  const engineValid = WebAssembly.validate(ours as Uint8Array<ArrayBuffer>)
+  const binaryenValid = binaryenValidate(ours)
   ms.validate = now() - t
-  if (!valid) return fail('binaryen does not validate our output', { '.ours.wasm': ours })
+  if (!engineValid || !binaryenValid) {
+    const why = [
+      ...(engineValid ? [] : [`V8: ${compileError(ours)}`]),
+      ...(binaryenValid ? [] : ['binaryen rejects it too']),
+    ]
+    return fail(`our output does not validate (${why.join('; ')})`, { '.ours.wasm': ours })
+  }
   t = now()
   let theirs: Uint8Array | null = null
   let theirsError = ''
-  try {
-    theirs = binaryenAsyncify(prep.bytes)
-  } catch (e) {
-    theirsError = classifyError(e)
+  if (variant.binaryen) {
+    try {
+      theirs = binaryenAsyncify(prep.bytes, variant.features)
+    } catch (e) {
+      theirsError = classifyError(e)
+    }
   }
   ms.binaryen = now() - t
 
   t = now()
   const base = {
     params: prep.params,
+    tags: prep.tags,
     hangLimit: prep.hangLimit,
     strictRewindArgs: options.strictRewindArgs ?? false,
   }
@@ -544,7 +718,11 @@ async function compareSeed(seed: number, pools: Pools, options: CheckOptions): P
   if (sensitive !== null || !orig.driverPagesIntact || !origFilled.driverPagesIntact)
     return out('skip', `original touches the driver pages (${sensitive ?? 'writes them'})`)
 
-  const theirsDiff = theirsRun === null ? `binaryen failed: ${theirsError}` : compareRuns(orig, theirsRun)
+  const theirsDiff = !variant.binaryen
+    ? null
+    : theirsRun === null
+      ? `binaryen failed: ${theirsError}`
+      : compareRuns(orig, theirsRun)
   const oursDiff = compareRuns(orig, oursRun)
   const mixedDiff = compareRuns(orig, oursMixed)
   if (oursDiff !== null || mixedDiff !== null) {
@@ -554,7 +732,9 @@ async function compareSeed(seed: number, pools: Pools, options: CheckOptions): P
       `ours ≠ original: ${oursDiff ?? 'matches'}` +
       ` | suspending at some imports: ${mixedDiff ?? 'matches'}` +
       ` | without suspending: ${plainDiff ?? 'matches'}` +
-      ` | binaryen: ${theirsDiff ?? 'matches'} (${theirsRun?.suspensions ?? 0} suspensions, ours ${oursRun.suspensions})`
+      (variant.binaryen
+        ? ` | binaryen: ${theirsDiff ?? 'matches'} (${theirsRun?.suspensions ?? 0} suspensions, ours ${oursRun.suspensions})`
+        : ` (${oursRun.suspensions} suspensions)`)
     return fail(
       detail,
       { '.ours.wasm': ours, ...(theirs === null ? {} : { '.binaryen.wasm': theirs }) },
@@ -565,11 +745,7 @@ async function compareSeed(seed: number, pools: Pools, options: CheckOptions): P
   res.suspensions += oursMixed.suspensions
   res.binaryenRewindArgMismatches = theirsRun?.rewindArgMismatches ?? 0
   res.unwindBytes = { ours: oursRun.maxUnwindBytes, binaryen: theirsRun?.maxUnwindBytes ?? 0 }
-  res.coverage = {
-    calls: orig.calls.length,
-    threw: orig.calls.filter(c => !c.outcome.startsWith('return')).length,
-    logs: orig.calls.reduce((n, c) => n + c.logs.length, orig.startLogs.length),
-  }
+  res.coverage = coverageOf(orig)
   if (theirsDiff !== null) res.binaryenMismatch = theirsDiff
   return res
 }
@@ -590,8 +766,8 @@ export interface FuzzSummary {
   binaryenRewindArgMismatches: number
   /** Largest unwind over all seeds, and the sum of each seed's largest, ours vs binaryen. */
   unwindBytes: { oursMax: number; binaryenMax: number; oursSum: number; binaryenSum: number }
-  /** Over passing seeds: export calls, calls that threw, values logged (by the original). */
-  coverage: { calls: number; threw: number; logs: number }
+  /** Over passing seeds: what the original did. */
+  coverage: Coverage
   failures: { seed: number; detail: string }[]
   binaryenMismatches: { seed: number; detail: string }[]
   skips: Record<string, number>
@@ -632,14 +808,10 @@ export function summarize(outcomes: readonly SeedOutcome[], wallMs: number): Fuz
       }),
       { oursMax: 0, binaryenMax: 0, oursSum: 0, binaryenSum: 0 },
     ),
-    coverage: outcomes.reduce(
-      (c, o) => ({
-        calls: c.calls + (o.coverage?.calls ?? 0),
-        threw: c.threw + (o.coverage?.threw ?? 0),
-        logs: c.logs + (o.coverage?.logs ?? 0),
-      }),
-      { calls: 0, threw: 0, logs: 0 },
-    ),
+    coverage: outcomes.reduce((c, o) => {
+      for (const k of Object.keys(c) as (keyof Coverage)[]) c[k] += o.coverage?.[k] ?? 0
+      return c
+    }, emptyCoverage()),
     failures: outcomes
       .filter(o => o.status === 'fail' || o.status === 'error')
       .map(o => ({ seed: o.seed, detail: o.detail ?? '' })),
@@ -653,20 +825,39 @@ export function summarize(outcomes: readonly SeedOutcome[], wallMs: number): Fuz
 }
 
 /**
- * Harness self-test: binaryen's output with its saved frames zeroed before each rewind. Returns whether
- * that run diverged from the original, or null when the module never suspends.
+ * Harness self-test: an asyncified module (binaryen's; ours for variants binaryen cannot handle) with its
+ * saved frames zeroed before each rewind. Returns whether that run diverged from the original, or null
+ * when the module never suspends.
  */
-export async function sabotagedRunDiverges(seed: number, pools: Pools): Promise<boolean | null> {
+export async function sabotagedRunDiverges(
+  seed: number,
+  pools: Pools,
+  variant: FuzzVariant = fuzzVariants.mvp,
+): Promise<boolean | null> {
   const pool = pools.exec
-  const prep = prepareModule(await seedModule(seed, pools))
+  const prep = prepareModule(await seedModule(seed, pools, variant))
   if ('skip' in prep) return null
-  const base = { params: prep.params, hangLimit: prep.hangLimit, strictRewindArgs: false, fill: 0 }
-  const theirs = binaryenAsyncify(prep.bytes)
+  const base = {
+    params: prep.params,
+    tags: prep.tags,
+    hangLimit: prep.hangLimit,
+    strictRewindArgs: false,
+    fill: 0,
+  }
+  let instrumented: Uint8Array
+  try {
+    instrumented = variant.binaryen
+      ? binaryenAsyncify(prep.bytes, variant.features)
+      : (await asyncify(prep.bytes)).binary
+  } catch (e) {
+    if (refusal(e) !== null) return null
+    throw e
+  }
   const [orig, broken] = await Promise.all([
     pool.run({ ...base, bytes: prep.bytes, suspend: 'never' }),
-    pool.run({ ...base, bytes: theirs, suspend: 'always', sabotage: true }),
+    pool.run({ ...base, bytes: instrumented, suspend: 'always', sabotage: true }),
   ])
-  if (broken.suspensions === 0) return null
+  if (broken.suspensions === 0 || orig.stackOverflow || broken.stackOverflow) return null
   return compareRuns(orig, broken) !== null
 }
 
@@ -687,9 +878,14 @@ export function failureKind(diff: string): string {
 
 /**
  * What a module does under the differential check, as one line: 'pass', why it cannot be checked, or
- * `ours: <kind>` when only our output misbehaves (binaryen's matching the original).
+ * `ours: <kind>` when only our output misbehaves (binaryen's, for variants that run it, matching the
+ * original).
  */
-export async function failureSignature(bytes: Uint8Array, pool: ExecPool): Promise<string> {
+export async function failureSignature(
+  bytes: Uint8Array,
+  pool: ExecPool,
+  variant: FuzzVariant = fuzzVariants.mvp,
+): Promise<string> {
   let prep: Prepared | { skip: string }
   try {
     prep = prepareModule(bytes)
@@ -703,24 +899,27 @@ export async function failureSignature(bytes: Uint8Array, pool: ExecPool): Promi
   } catch (e) {
     return `ours: asyncify threw ${(e as Error).name}`
   }
-  let theirs: Uint8Array
-  try {
-    theirs = binaryenAsyncify(prep.bytes)
-  } catch {
-    return 'binaryen failed'
+  if (!WebAssembly.validate(ours as Uint8Array<ArrayBuffer>)) return 'ours: invalid'
+  let theirs: Uint8Array | null = null
+  if (variant.binaryen) {
+    try {
+      theirs = binaryenAsyncify(prep.bytes, variant.features)
+    } catch {
+      return 'binaryen failed'
+    }
   }
-  const base = { params: prep.params, hangLimit: prep.hangLimit, strictRewindArgs: true }
+  const base = { params: prep.params, tags: prep.tags, hangLimit: prep.hangLimit, strictRewindArgs: true }
   const [orig, filled, oursRun, theirsRun] = await Promise.all([
     pool.run({ ...base, bytes: prep.bytes, suspend: 'never', fill: 0 }),
     pool.run({ ...base, bytes: prep.bytes, suspend: 'never', fill: 0xa5 }),
     pool.run({ ...base, bytes: ours, suspend: 'always', fill: 0 }),
-    pool.run({ ...base, bytes: theirs, suspend: 'always', fill: 0 }),
+    theirs === null ? null : pool.run({ ...base, bytes: theirs, suspend: 'always', fill: 0 }),
   ])
   if (orig.instantiate !== 'ok') return 'original does not run'
-  if ([orig, filled, oursRun, theirsRun].some(r => r.stackOverflow)) return 'the JS stack ran out'
+  if ([orig, filled, oursRun, theirsRun].some(r => r?.stackOverflow)) return 'the JS stack ran out'
   if (compareRuns(orig, filled) !== null || !orig.driverPagesIntact)
     return 'original touches the driver pages'
-  if (compareRuns(orig, theirsRun) !== null) return 'binaryen differs'
+  if (theirsRun !== null && compareRuns(orig, theirsRun) !== null) return 'binaryen differs'
   const diff = compareRuns(orig, oursRun)
   return diff === null ? 'pass' : `ours: ${failureKind(diff)}`
 }

@@ -4,10 +4,12 @@
 // cannot run commands in its JS build, so this reduces by whole exports and function bodies and by
 // binaryen passes, each candidate re-checked.
 //
-//   node test/fuzz/reduce-asyncify-failure.mjs <seed | file.wasm> [--out reduced.wasm]
+//   node test/fuzz/reduce-asyncify-failure.mjs <seed | file.wasm> [--variant mvp|eh] [--out reduced.wasm]
 //
-// A seed means test/.cache/fuzz-failures/asyncify-<seed>.wasm; the result goes next to it as
-// asyncify-<seed>.reduced.wasm (plus .reduced.wat) unless --out says otherwise.
+// A seed means test/.cache/fuzz-failures/asyncify-<seed>.wasm (asyncify-eh-<seed>.wasm with --variant eh,
+// which a file named asyncify-eh-* implies); the result goes next to it as <name>.reduced.wasm (plus
+// .reduced.wat) unless --out says otherwise. For the 'eh' variant there is no binaryen asyncify to
+// compare with: the failure kind is ours against the original.
 import { spawnSync } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
@@ -34,22 +36,42 @@ if (!process.execArgv.includes('--conditions=source')) {
   process.exit(r.status ?? 1)
 }
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { out: { type: 'string' } } })
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { out: { type: 'string' }, variant: { type: 'string' } },
+})
 const target = positionals[0]
 if (target === undefined) {
-  console.error('usage: node test/fuzz/reduce-asyncify-failure.mjs <seed | file.wasm> [--out reduced.wasm]')
+  console.error(
+    'usage: node test/fuzz/reduce-asyncify-failure.mjs <seed | file.wasm> [--variant mvp|eh] [--out reduced.wasm]',
+  )
   process.exit(2)
 }
-const { ExecPool, binaryenPasses, failureSignature, failureDir } = await import('./asyncify-harness.ts')
+const { ExecPool, binaryenPasses, failureSignature, failureDir, fuzzVariants } = await import(
+  './asyncify-harness.ts'
+)
 const { decode, encode, opByName } = await import('@unplugin-asyncify/wasm')
 const { binaryenText } = await import('../helpers/binaryen.ts')
 
-const input = /^\d+$/.test(target) ? join(failureDir, `asyncify-${target}.wasm`) : target
+/** Without --variant: the file name tells (asyncify-eh-*), or for a seed, which variant saved it. */
+function guessVariant() {
+  if (!/^\d+$/.test(target)) return /asyncify-eh-[^/]*$/.test(target) ? 'eh' : 'mvp'
+  const saved = Object.keys(fuzzVariants).filter(v =>
+    existsSync(join(failureDir, `${fuzzVariants[v].failurePrefix}${target}.wasm`)),
+  )
+  return saved.length === 1 ? saved[0] : 'mvp'
+}
+const variant = fuzzVariants[values.variant ?? guessVariant()]
+if (variant === undefined) {
+  console.error(`--variant: one of ${Object.keys(fuzzVariants).join(', ')}`)
+  process.exit(2)
+}
+const input = /^\d+$/.test(target) ? join(failureDir, `${variant.failurePrefix}${target}.wasm`) : target
 const out = values.out ?? input.replace(/(\.wasm)?$/, '.reduced.wasm')
 const pool = new ExecPool(2, 5_000)
 let best = new Uint8Array(readFileSync(input))
-const want = await failureSignature(best, pool)
-console.log(`${input}: ${best.length} bytes, ${want}`)
+const want = await failureSignature(best, pool, variant)
+console.log(`${input} (${variant.name}): ${best.length} bytes, ${want}`)
 if (!want.startsWith('ours:')) {
   console.error('not a failure of ours (or binaryen disagrees too): nothing to reduce')
   await pool.close()
@@ -60,7 +82,7 @@ let checks = 0
 async function attempt(candidate, what) {
   if (candidate === null || candidate.length >= best.length) return false
   checks++
-  const got = await failureSignature(candidate, pool)
+  const got = await failureSignature(candidate, pool, variant)
   if (got !== want) return false
   best = candidate
   writeFileSync(out, best)
@@ -77,7 +99,7 @@ function edit(fn) {
 }
 function passes(list) {
   try {
-    return binaryenPasses(best, list)
+    return binaryenPasses(best, list, variant.features)
   } catch {
     return null
   }

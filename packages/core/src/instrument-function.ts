@@ -82,6 +82,9 @@ export function instrumentFunction(
 ): FunctionResult {
   const ft = env.module.types[typeIndex]?.composite
   if (ft?.kind !== 'func') throw new AsyncifyError(`${funcName}: not a function type`)
+  // Relaxed first, so saved non-nullable locals are restored with nullable casts (a union save can store one
+  // that is still null).
+  relaxNonNullableLocals(body, ft.params.length)
   const localTypes: ValType[] = [...ft.params, ...body.locals]
   const addLocal = (t: ValType): number => {
     body.locals.push(t)
@@ -92,7 +95,6 @@ export function instrumentFunction(
   // Tail calls that may unwind become call + return: the frame must survive to be saved.
   convertReturnCalls(body.body, isSite, hostSites)
 
-  relaxNonNullableLocals(body, ft.params.length)
   const types = typeFunctionBody(env.typing, typeIndex, body)
   const typeOf = (ins: Instr): InstrTypes => {
     const t = types.get(ins)
@@ -166,6 +168,11 @@ export function instrumentFunction(
     for (let i = temps.length - 1; i >= 0; i--) code.push(I.localSet(temps[i] as number))
     return { temps, code }
   }
+  /** Like gets, but a null in a non-nullable temp (possible only while a rewind passes) leaves for `skip`. */
+  const getsOrLeave = (temps: number[], skip: Instr): Instr[] =>
+    temps.flatMap(t =>
+      nonNullTemps.has(t) ? [I.localGet(t), { op: opByName('br_on_null'), target: skip }] : [I.localGet(t)],
+    )
   const gets = (temps: number[]): Instr[] =>
     temps.flatMap(t => (nonNullTemps.has(t) ? [I.localGet(t), I.plain('ref.as_non_null')] : [I.localGet(t)]))
 
@@ -176,7 +183,12 @@ export function instrumentFunction(
     return [...stateIs(0), ...inRange(range), I.plain('i32.or'), guard]
   }
 
-  const transformInstr = (ins: Instr, skippable: boolean, pre: Instr[], postIn: Instr[]): Instr[] => {
+  const transformInstr = (
+    ins: Instr,
+    skippable: Instr | true | null,
+    pre: Instr[],
+    postIn: Instr[],
+  ): Instr[] => {
     let post = postIn
     const t = typeOf(ins)
     const params = concrete(t.params, ins.op.name)
@@ -200,27 +212,22 @@ export function instrumentFunction(
       // and stores its real results. After the call the state is normal or unwinding (binaryen tests
       // == 1; any non-zero state here means an unwind is under way).
       inner.push(ins, ...post, I.i32(n), I.globalGet(env.stateGlobal), I.brIf(unwind), I.drop())
-      return skippable ? rangeGuard([...pre, ...inner], range) : [...pre, ...inner]
+      return skippable !== null ? rangeGuard([...pre, ...inner], range) : [...pre, ...inner]
     }
-    // A structure that yields non-nullable values gets nullable results instead: a rewind passing through
-    // it needs stand-ins, and none may exist (an exnref); the caller stores them in relaxed locals.
-    let exit = results
-    if (results.some(t => !isDefaultable(t))) {
-      exit = results.map(t => (typeof t === 'string' ? t : ref(t.heap, true)))
-      const sig = ins.op.control === 'if' ? params.slice(0, -1) : params
-      ins.blockType = env.blockType(sig, exit)
-    }
+    const after = skippable === null || skippable === true ? null : skippable
+    const inside = (l: Instr[], entry: ValType[]): Instr[] =>
+      transformList(l, entry, results, after === null, after)
     if (ins.op.control === 'if') {
       // While rewinding the condition is recomputed from the call index: the arm holding the target, or
       // the else arm when the target lies beyond this if (its lists then skip everything).
       const thenSites = siteRangeOf(ins.body ?? [])
       const blockParams = params.slice(0, -1)
-      ins.body = transformList(ins.body ?? [], blockParams, exit, false)
-      if (ins.else !== undefined) ins.else = transformList(ins.else, blockParams, exit, false)
+      ins.body = inside(ins.body ?? [], blockParams)
+      if (ins.else !== undefined) ins.else = inside(ins.else, blockParams)
       const pick = thenSites === null ? [I.i32(0)] : inRange(thenSites)
       inner = [...pick, ...notRewinding(), I.select(), ins]
     } else if (ins.op.control === 'block' || ins.op.control === 'loop' || ins.op.control === 'try_table') {
-      ins.body = transformList(ins.body ?? [], params, exit, false)
+      ins.body = inside(ins.body ?? [], params)
       inner = [ins]
     } else if (ins.op.control === 'try') {
       throw new AsyncifyError(
@@ -229,17 +236,20 @@ export function instrumentFunction(
     } else {
       throw new AsyncifyError(`internal: ${ins.op.name} holds a call site`)
     }
-    if (skippable && post.length > 0) {
-      // Passing through while rewinding, the results are stand-ins: keep the locals as restored.
+    if (after === null) return [...pre, ...inner, ...post]
+    if (post.length > 0) {
+      // A rewind passing through never gets here (it leaves for $after), but a tail of pure code may
+      // fall through: keep the results' locals as restored then.
       const guard = I.ifElse(
-        env.blockType(exit, []),
+        env.blockType(results, []),
         post,
-        exit.map(() => I.drop()),
+        results.map(() => I.drop()),
       )
       guards.add(guard)
       post = [...stateIs(0), guard]
     }
-    return [...pre, ...inner, ...post]
+    after.body = [...pre, ...inner, ...post]
+    return [after]
   }
 
   /** Sites inside a list (after transformation the original instructions keep their ranges). */
@@ -308,18 +318,18 @@ export function instrumentFunction(
     return { code, temps }
   }
 
-  /** Values of these types for paths a rewind takes but whose results nobody uses. */
-  const standIns = (ts: ValType[]): Instr[] =>
-    ts.flatMap(t => {
-      const v = defaultValue(t) ?? env.makeValue(t)
-      if (v === null)
-        throw new AsyncifyError(
-          `${funcName}: a block yields a non-nullable ${valTypeText(t)} and no stand-in value can be made for it while rewinding`,
-        )
-      return Array.isArray(v) ? v : [v]
-    })
-
-  const transformList = (list: Instr[], entry: ValType[], exit: ValType[], guaranteed: boolean): Instr[] => {
+  /**
+   * `guaranteed`: a rewind entering this list has its target inside. Otherwise `skip` is the block a rewind
+   * passing through leaves by (the `$after` around the structure holding this list).
+   */
+  const transformList = (
+    list: Instr[],
+    entry: ValType[],
+    exit: ValType[],
+    guaranteed: boolean,
+    skip: Instr | null,
+  ): Instr[] => {
+    const leave = (): Instr[] => (skip === null ? [I.unreachable()] : [I.br(skip)])
     const positions: number[] = []
     const stacks: ValType[][] = []
     const stack: StackType[] = [...entry]
@@ -337,10 +347,7 @@ export function instrumentFunction(
     if (positions.length === 0) {
       // An arm without calls, next to one that has them: a rewind passing through must not run it.
       if (guaranteed || list.every(isPure)) return list
-      const guard = I.ifElse(env.blockType(entry, exit), list, [
-        ...entry.map(() => I.drop()),
-        ...standIns(exit),
-      ])
+      const guard = I.ifElse(env.blockType(entry, exit), list, [...entry.map(() => I.drop()), ...leave()])
       guards.add(guard)
       return [...stateIs(0), guard]
     }
@@ -370,6 +377,13 @@ export function instrumentFunction(
       const below = S.slice(0, S.length - c)
       let belowTemps: number[]
       const pre: Instr[] = []
+      const last = i === positions.length - 1
+      const skippable = !(last && guaranteed)
+      // A structure a rewind may pass through is wrapped in `$after`: its operands are pushed outside any
+      // guard, and a non-nullable one that is null (never produced on this pass) leaves for `$after`.
+      const after: Instr | null = skippable && !siteIndex.has(ins) ? I.block(null, []) : null
+      const getsHere = (temps: number[]): Instr[] =>
+        after === null ? gets(temps) : getsOrLeave(temps, after)
       // Operands that matter while rewinding are kept in locals saved with every call they lead to: the
       // arguments of a call that may reach host code (the host runs again and sees them, as with
       // binaryen's flattened locals), and non-nullable values (no stand-in exists for them).
@@ -385,13 +399,19 @@ export function instrumentFunction(
       if (p === prevEnd) {
         // Nothing ran since the last spill: the operands are exactly the pending locals.
         belowTemps = pending.slice(0, pending.length - c)
-        pre.push(...gets(pending.slice(pending.length - c)))
+        pre.push(...getsHere(pending.slice(pending.length - c)))
         keepArgs(pending.slice(pending.length - c))
-      } else if (!keepAny && below.length === 0 && list.slice(prevEnd, p).every(isPure)) {
+      } else if (
+        !keepAny &&
+        below.length === 0 &&
+        !pending.some(t => nonNullTemps.has(t)) &&
+        list.slice(prevEnd, p).every(isPure)
+      ) {
+        // (Not with non-nullable pending values: unguarded, they would be read while still null.)
         // Reads and arithmetic only: harmless to run while rewinding (the operands it makes are ignored
         // then), so it needs no guard.
         belowTemps = []
-        pre.push(...gets(pending), ...list.slice(prevEnd, p))
+        pre.push(...getsHere(pending), ...list.slice(prevEnd, p))
       } else {
         belowTemps = []
         // One operand leaves the guard as its result (a default stands in while rewinding); several, or
@@ -402,7 +422,7 @@ export function instrumentFunction(
           const { code, temps } = spillAtProducers(list.slice(prevEnd, p), pending, S)
           belowTemps = temps.slice(0, below.length)
           guard = I.ifElse(null, code)
-          pre.push(...stateIs(0), guard, ...gets(temps.slice(below.length)))
+          pre.push(...stateIs(0), guard, ...getsHere(temps.slice(below.length)))
           keepArgs(temps.slice(below.length))
         } else {
           const arm: Instr[] = [...gets(pending), ...list.slice(prevEnd, p)]
@@ -411,21 +431,19 @@ export function instrumentFunction(
         }
         guards.add(guard)
       }
-      const last = i === positions.length - 1
       const results = concrete(t.results, ins.op.name)
-      const relaxed = !siteIndex.has(ins) && results.some(t => !isDefaultable(t))
-      if (last && guaranteed) {
+      if (!skippable) {
         // The target is in this instruction: nothing after it runs before the rewind completes.
         let post: Instr[] = []
-        let after: Instr[] = []
+        let afterTarget: Instr[] = []
         let rest = p + 1
         const next = list[p + 1]
-        if (belowTemps.length > 0 || relaxed) {
+        if (belowTemps.length > 0) {
           if (results.length > 0) {
             const r = spill(results)
             post = r.code
-            after = [...gets(belowTemps), ...gets(r.temps)]
-          } else after = gets(belowTemps)
+            afterTarget = [...gets(belowTemps), ...gets(r.temps)]
+          } else afterTarget = gets(belowTemps)
         } else if (
           results.length === 1 &&
           siteIndex.has(ins) &&
@@ -435,41 +453,40 @@ export function instrumentFunction(
           post = [next]
           rest = p + 2
         }
-        out.push(...transformInstr(ins, false, pre, post), ...after, ...list.slice(rest))
+        out.push(...transformInstr(ins, null, pre, post), ...afterTarget, ...list.slice(rest))
         return out
       }
       const next = list[p + 1]
       if (
-        !relaxed &&
         results.length === 1 &&
         next !== undefined &&
         (next.op.name === 'local.set' || next.op.name === 'drop')
       ) {
         // The result goes where the program puts it, inside the guard: a skipped call leaves the local
         // as restored.
-        out.push(...transformInstr(ins, true, pre, [next]))
+        out.push(...transformInstr(ins, after ?? true, pre, [next]))
         pending = belowTemps
         prevEnd = p + 2
         continue
       }
       const r = spill(results)
-      out.push(...transformInstr(ins, true, pre, r.code))
+      out.push(...transformInstr(ins, after ?? true, pre, r.code))
       pending = [...belowTemps, ...r.temps]
       prevEnd = p + 1
     }
     // A rewind may pass through this list: the code after its last call-holding instruction runs only in
     // normal state (reads and arithmetic alone are harmless and stay unguarded).
     const tail = list.slice(prevEnd)
-    if (tail.every(isPure)) out.push(...gets(pending), ...tail)
+    if (tail.every(isPure)) out.push(...(skip === null ? gets(pending) : getsOrLeave(pending, skip)), ...tail)
     else {
-      const guard = I.ifElse(env.blockType([], exit), [...gets(pending), ...tail], standIns(exit))
+      const guard = I.ifElse(env.blockType([], exit), [...gets(pending), ...tail], leave())
       guards.add(guard)
       out.push(...stateIs(0), guard)
     }
     return out
   }
 
-  const mainList = transformList(body.body, [], ft.results, true)
+  const mainList = transformList(body.body, [], ft.results, true, null)
   // block $done (result R) { block $unwind (result i32) { body; br $done } ; save; defaults }: a tree
   // shape binaryen's optimizer handles without scratch locals.
   const done: Instr = I.block(
