@@ -177,10 +177,13 @@ export function instrumentFunction(
     temps.flatMap(t => (nonNullTemps.has(t) ? [I.localGet(t), I.plain('ref.as_non_null')] : [I.localGet(t)]))
 
   /** `if (state == normal || idx in range)` around a call (its operands are made and results stored inside). */
+  let loopDepth = 0
   const rangeGuard = (inner: Instr[], range: [number, number]): Instr[] => {
     const guard = I.ifElse(null, inner)
     guards.add(guard)
-    return [...stateIs(0), ...inRange(range), I.plain('i32.or'), guard]
+    // idx is 0 in normal state (see the reset after calls in loops), so "idx <= hi" alone also means
+    // "or running normally".
+    return [...inRange(range), guard]
   }
 
   const transformInstr = (
@@ -212,11 +215,19 @@ export function instrumentFunction(
       // and stores its real results. After the call the state is normal or unwinding (binaryen tests
       // == 1; any non-zero state here means an unwind is under way).
       inner.push(ins, ...post, I.i32(n), I.globalGet(env.stateGlobal), I.brIf(unwind), I.drop())
+      // After a rewind completes here idx still holds this call's number; a loop could take execution back
+      // to an earlier call whose guard would then skip it. Restore "idx is 0 in normal state".
+      if (loopDepth > 0) inner.push(I.i32(0), I.localSet(idx))
       return skippable !== null ? rangeGuard([...pre, ...inner], range) : [...pre, ...inner]
     }
     const after = skippable === null || skippable === true ? null : skippable
-    const inside = (l: Instr[], entry: ValType[]): Instr[] =>
-      transformList(l, entry, results, after === null, after)
+    const inside = (l: Instr[], entry: ValType[]): Instr[] => {
+      const loop = ins.op.control === 'loop'
+      if (loop) loopDepth++
+      const out = transformList(l, entry, results, after === null, after)
+      if (loop) loopDepth--
+      return out
+    }
     if (ins.op.control === 'if') {
       // While rewinding the condition is recomputed from the call index: the arm holding the target, or
       // the else arm when the target lies beyond this if (its lists then skip everything).
