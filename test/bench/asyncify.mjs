@@ -5,7 +5,8 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import os from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { corpus } from './corpus.mjs'
+// Node 26 runs the TypeScript helper directly (type stripping): one list of corpus paths.
+import { corpus } from '../helpers/corpus.ts'
 import {
   formatBytes,
   formatMs,

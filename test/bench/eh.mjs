@@ -11,7 +11,8 @@
 // Every measurement runs in a fresh child process (eh-worker.mjs).
 import { statSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { corpus } from './corpus.mjs'
+// Node 26 runs the TypeScript helper directly (type stripping): one list of corpus paths.
+import { corpus } from '../helpers/corpus.ts'
 import {
   formatBytes,
   formatMs,

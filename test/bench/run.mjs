@@ -13,9 +13,10 @@ import { existsSync, readdirSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+// Node 26 runs the TypeScript helper directly (type stripping): one list of corpus paths.
+import { corpus } from '../helpers/corpus.ts'
 import * as asyncify from './asyncify.mjs'
 import * as codec from './codec.mjs'
-import { corpus } from './corpus.mjs'
 import * as eh from './eh.mjs'
 import { updateSection } from './lib.mjs'
 

@@ -263,9 +263,10 @@ const V128_SHIM = new Uint8Array([
 ])
 let v128Shim: WebAssembly.Module | null = null
 
-export function runModule(req: RunRequest): RunResult {
-  const result: RunResult = {
-    instantiate: 'ok',
+/** A run with nothing recorded yet; `instantiate` says whether the module got that far. */
+export function emptyRunResult(instantiate: string): RunResult {
+  return {
+    instantiate,
     startLogs: [],
     calls: [],
     memory: null,
@@ -279,6 +280,10 @@ export function runModule(req: RunRequest): RunResult {
     rewindArgExample: null,
     anomalies: [],
   }
+}
+
+export function runModule(req: RunRequest): RunResult {
+  const result = emptyRunResult('ok')
   let module: WebAssembly.Module
   try {
     module = new WebAssembly.Module(req.bytes as Uint8Array<ArrayBuffer>)

@@ -39,6 +39,7 @@ import { fuzzCacheDir, fuzzModule, seedBytes } from '../helpers/fuzz.js'
 import {
   classifyError,
   DRIVER_PAGES,
+  emptyRunResult,
   GLOBAL_EXPORT_PREFIX,
   HANG_LIMIT_EXPORT,
   MEMORY_EXPORT,
@@ -275,24 +276,6 @@ export function binaryenAsyncify(bytes: Uint8Array, features: number = binaryenF
 // ---------------------------------------------------------------------------------------------------
 // Running: a pool of worker threads, each run under a time budget
 
-function failedRun(why: string): RunResult {
-  return {
-    instantiate: `harness: ${why}`,
-    startLogs: [],
-    calls: [],
-    memory: null,
-    driverPages: null,
-    driverPagesIntact: true,
-    globals: {},
-    suspensions: 0,
-    stackOverflow: false,
-    maxUnwindBytes: 0,
-    rewindArgMismatches: 0,
-    rewindArgExample: null,
-    anomalies: [],
-  }
-}
-
 /**
  * Worker threads answering { id, req } with { id, res } or { id, error }. A request over its time budget
  * terminates its worker (a fresh one replaces it) and settles as an error.
@@ -389,7 +372,7 @@ export class ExecPool {
 
   async run(req: RunRequest): Promise<RunResult> {
     const r = await this.pool.run(req)
-    return 'res' in r ? r.res : failedRun(r.error)
+    return 'res' in r ? r.res : emptyRunResult(`harness: ${r.error}`)
   }
 
   close(): Promise<void> {

@@ -29,9 +29,10 @@ export function addStateAsserts(
       if (ins.legacyCatches !== undefined) for (const c of ins.legacyCatches) c.body = rewrite(c.body)
       out.push(ins)
       if (!CALLS.has(ins.op.name)) continue
+      // A call's results come from its function type: never 'bot'.
       const results = (types.get(ins)?.results ?? []) as ValType[]
-      if (results.length === 0 || results.some(t => (t as unknown) === 'bot')) {
-        if (results.length === 0) out.push(...check())
+      if (results.length === 0) {
+        out.push(...check())
         continue
       }
       const temps = results.map(t => addLocal(t))

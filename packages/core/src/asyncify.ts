@@ -36,7 +36,7 @@ import { I } from './build.js'
 import { AsyncifyError, AsyncifyOptionError } from './errors.js'
 import { usedFeatures } from './features.js'
 import { instrumentFunction } from './instrument-function.js'
-import { type AsyncifyOptions, type ResolvedOptions, resolveOptions } from './options.js'
+import { type AsyncifyOptions, resolveOptions } from './options.js'
 import { type Hierarchy, type RefSlotLayout, refSlotFunctions, tableCount } from './ref-slots.js'
 import { remapIndices } from './renumber.js'
 import { makeValue } from './values.js'
@@ -421,13 +421,9 @@ export async function asyncify(input: Uint8Array, options: AsyncifyOptions = {})
   if (opts.optimize !== 0) {
     const level = opts.optimize === 's' || opts.optimize === 'z' ? 2 : opts.optimize
     const shrink = opts.optimize === 's' ? 1 : opts.optimize === 'z' ? 2 : 0
-    const features = usedFeatures(
-      m,
-      m.funcs
-        .map(f => f.body)
-        .filter((b): b is FuncBody => b !== null)
-        .concat(bodies),
-    )
+    // Every original body is in `bodies` (attached or not); the functions added after them have bodies.
+    const added = m.funcs.slice(bodies.length).map(f => f.body as FuncBody)
+    const features = usedFeatures(m, [...bodies, ...added])
     binary = await runBinaryen(
       binary,
       features,
@@ -503,5 +499,3 @@ function lastImportPosition(m: Module, kind: 'global'): number {
   }
   return at
 }
-
-export type { ResolvedOptions }

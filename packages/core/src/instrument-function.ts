@@ -14,7 +14,6 @@ import {
   type FuncBody,
   type Instr,
   type InstrTypes,
-  type Label,
   type Module,
   opByName,
   ref,
@@ -712,5 +711,3 @@ function convertReturnCalls(list: Instr[], isSite: Set<Instr>, hostSites: Set<In
     for (const c of ins.legacyCatches ?? []) convertReturnCalls(c.body, isSite, hostSites)
   }
 }
-
-export type { Label }

@@ -14,7 +14,6 @@ import type {
   Table,
 } from './ir.js'
 import { emptyModule } from './ir.js'
-import { parseNameSection } from './names.js'
 import { Reader } from './reader.js'
 import { readLimits, readRefType, readSubType, readValType } from './type-codec.js'
 import { type FuncType, funcref } from './types.js'
@@ -499,5 +498,3 @@ export function liftFunction(module: Module, definedIndex: number, ctx?: BodyCon
   func.body = body
   return body
 }
-
-export { parseNameSection }

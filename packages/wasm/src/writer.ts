@@ -136,10 +136,6 @@ export class Writer {
   finish(): Uint8Array<ArrayBuffer> {
     return this.buf.slice(0, this.len)
   }
-
-  contents(): Uint8Array {
-    return this.buf.subarray(0, this.len)
-  }
 }
 
 const textEncoder = new TextEncoder()
