@@ -17,6 +17,11 @@ export interface BodyContext {
   dataCount: number | null
   /** Per memory index: whether it is a memory64. */
   memIs64: boolean[]
+  /**
+   * Reused across bodies: instructions are collected here and each finished list is sliced out at
+   * its exact length, so lists never carry growth slack and growing them makes no garbage.
+   */
+  scratch?: Instr[]
 }
 
 /** V8's limit; also keeps a malicious local count from allocating gigabytes. */
@@ -29,7 +34,11 @@ type FrameKind = (typeof FrameKind)[keyof typeof FrameKind]
 interface Frame {
   kind: FrameKind
   label: Label
+  /** Where the list being collected for this structure starts in the scratch stack. */
+  start: number
 }
+
+const NO_INSTRS: Instr[] = []
 
 function checkIndex(r: Reader, what: string, idx: number, count: number, at: number): void {
   if (idx >= count) r.fail(`${what} index ${idx} out of range (${count} defined)`, at)
@@ -193,15 +202,35 @@ function readImmediates(
   }
 }
 
+/** Stores the list collected for the innermost structure's current part where it belongs. */
+function closePart(f: Frame, list: Instr[]): void {
+  switch (f.kind) {
+    case FrameKind.Func:
+      ;(f.label as FuncBody).body = list
+      break
+    case FrameKind.IfElse:
+      ;(f.label as Instr).else = list
+      break
+    case FrameKind.TryCatch: {
+      const catches = (f.label as Instr).legacyCatches as LegacyCatch[]
+      ;(catches[catches.length - 1] as LegacyCatch).body = list
+      break
+    }
+    default:
+      ;(f.label as Instr).body = list
+  }
+}
+
 /**
  * Decodes instructions up to the `end` that closes `root` (a function body or a constant expression).
  * Iterative, with an explicit control stack, so deeply nested code cannot overflow the JS stack.
  */
 export function decodeInstructions(r: Reader, root: FuncBody, ctx: BodyContext, localCount: number): void {
-  const frames: Frame[] = [{ kind: FrameKind.Func, label: root }]
+  const frames: Frame[] = [{ kind: FrameKind.Func, label: root, start: 0 }]
   const labels: Label[] = [root]
-  const lists: Instr[][] = [root.body]
-  let list = root.body
+  if (ctx.scratch === undefined) ctx.scratch = []
+  const scratch = ctx.scratch
+  let top = 0
   const types = ctx.types
   for (;;) {
     const at = r.pos
@@ -259,21 +288,24 @@ export function decodeInstructions(r: Reader, root: FuncBody, ctx: BodyContext, 
             instr = { op: info }
             readImmediates(r, instr, info, ctx, labels, localCount)
         }
-        list.push(instr)
+        scratch[top++] = instr
         break
       }
       case 'block':
       case 'loop':
       case 'if':
       case 'try': {
-        const instr: Instr = { op: info, blockType: readBlockType(r, types.length), body: [] }
-        list.push(instr)
+        const blockType = readBlockType(r, types.length)
+        // An `if` gets its else slot up front so closing the else does not change the object's shape.
+        const instr: Instr =
+          info.control === 'if'
+            ? { op: info, blockType, body: NO_INSTRS, else: undefined }
+            : { op: info, blockType, body: NO_INSTRS }
+        scratch[top++] = instr
         const kind: FrameKind =
           info.control === 'if' ? FrameKind.IfThen : info.control === 'try' ? FrameKind.Try : FrameKind.Block
-        frames.push({ kind, label: instr })
+        frames.push({ kind, label: instr, start: top })
         labels.push(instr)
-        lists.push(list)
-        list = instr.body as Instr[]
         break
       }
       case 'try_table': {
@@ -290,21 +322,18 @@ export function decodeInstructions(r: Reader, root: FuncBody, ctx: BodyContext, 
           const target = resolveLabel(r, labels, r.u32(), la)
           catches[i] = { kind: kind as 0 | 1 | 2 | 3, tag, target }
         }
-        const instr: Instr = { op: info, blockType, catches, body: [] }
-        list.push(instr)
-        frames.push({ kind: FrameKind.Block, label: instr })
+        const instr: Instr = { op: info, blockType, catches, body: NO_INSTRS }
+        scratch[top++] = instr
+        frames.push({ kind: FrameKind.Block, label: instr, start: top })
         labels.push(instr)
-        lists.push(list)
-        list = instr.body as Instr[]
         break
       }
       case 'else': {
         const f = frames[frames.length - 1] as Frame
         if (f.kind !== FrameKind.IfThen) r.fail('else without a matching if', at)
-        const instr = f.label as Instr
+        closePart(f, scratch.slice(f.start, top))
+        top = f.start
         f.kind = FrameKind.IfElse
-        instr.else = []
-        list = instr.else
         break
       }
       case 'catch':
@@ -314,21 +343,25 @@ export function decodeInstructions(r: Reader, root: FuncBody, ctx: BodyContext, 
           r.fail(`${info.name} outside a try`, at)
         const instr = f.label as Instr
         const tag = info.control === 'catch' ? readIndexImm(r, 'tag', ctx.tagCount) : -1
-        const clause: LegacyCatch = { tag, body: [] }
-        if (instr.legacyCatches === undefined) instr.legacyCatches = []
-        else if (instr.legacyCatches[instr.legacyCatches.length - 1]?.tag === -1)
+        if (
+          instr.legacyCatches !== undefined &&
+          instr.legacyCatches[instr.legacyCatches.length - 1]?.tag === -1
+        )
           r.fail('catch after catch_all in a try', at)
-        instr.legacyCatches.push(clause)
+        closePart(f, scratch.slice(f.start, top))
+        top = f.start
+        if (instr.legacyCatches === undefined) instr.legacyCatches = []
+        instr.legacyCatches.push({ tag, body: NO_INSTRS })
         f.kind = FrameKind.TryCatch
-        list = clause.body
         break
       }
       case 'delegate': {
         const f = frames[frames.length - 1] as Frame
         if (f.kind !== FrameKind.Try) r.fail('delegate outside a try (or after a catch)', at)
+        closePart(f, scratch.slice(f.start, top))
+        top = f.start
         frames.pop()
         labels.pop()
-        list = lists.pop() as Instr[]
         const la = r.pos
         // The delegate label is counted from outside the try block.
         ;(f.label as Instr).delegate = resolveLabel(r, labels, r.u32(), la)
@@ -336,9 +369,10 @@ export function decodeInstructions(r: Reader, root: FuncBody, ctx: BodyContext, 
       }
       case 'end': {
         const f = frames.pop() as Frame
+        closePart(f, scratch.slice(f.start, top))
+        top = f.start
         if (f.kind === FrameKind.Func) return
         labels.pop()
-        list = lists.pop() as Instr[]
         break
       }
     }

@@ -47,6 +47,20 @@ function need<T>(v: T | undefined, op: OpInfo, field: string): T {
   return v
 }
 
+function writeMemArg(w: Writer, ins: Instr, memIs64: readonly boolean[]): void {
+  const mem = ins.mem ?? 0
+  const align = need(ins.align, ins.op, 'align')
+  if (mem !== 0) {
+    w.u32(align | 0x40)
+    w.u32(mem)
+  } else w.u32(align)
+  const offset = ins.offset ?? 0
+  if (memIs64[mem]) w.u64(offset)
+  else if (typeof offset === 'bigint' || offset > 0xffffffff)
+    throw new WasmEncodeError(`${ins.op.name} offset ${offset} does not fit a 32-bit memory`)
+  else w.u32(offset)
+}
+
 function writeImmediates(w: Writer, ins: Instr, labels: LabelStack, memIs64: readonly boolean[]): void {
   const op = ins.op
   for (const imm of op.imms) {
@@ -80,20 +94,9 @@ function writeImmediates(w: Writer, ins: Instr, labels: LabelStack, memIs64: rea
       case 'lane':
         w.u8(need(ins.lane, op, 'lane'))
         break
-      case 'memarg': {
-        const mem = ins.mem ?? 0
-        const align = need(ins.align, op, 'align')
-        if (mem !== 0) {
-          w.u32(align | 0x40)
-          w.u32(mem)
-        } else w.u32(align)
-        const offset = ins.offset ?? 0
-        if (memIs64[mem]) w.u64(offset)
-        else if (typeof offset === 'bigint' || offset > 0xffffffff)
-          throw new WasmEncodeError(`${op.name} offset ${offset} does not fit a 32-bit memory`)
-        else w.u32(offset)
+      case 'memarg':
+        writeMemArg(w, ins, memIs64)
         break
-      }
       case 'i32':
         w.s32(need(ins.i32, op, 'i32'))
         break
@@ -165,6 +168,18 @@ export function encodeInstructions(w: Writer, root: FuncBody, memIs64: readonly 
               break
             case Shape.I32:
               w.s32(ins.i32 as number)
+              break
+            case Shape.I64:
+              w.s64(need(ins.i64, op, 'i64'))
+              break
+            case Shape.F32:
+              w.f32bits(need(ins.i32, op, 'f32 bits'))
+              break
+            case Shape.F64:
+              w.f64bits(need(ins.f64, op, 'f64 bits'))
+              break
+            case Shape.MemArg:
+              writeMemArg(w, ins, memIs64)
               break
             case Shape.Label:
               w.u32(labels.depth(ins.target, op.name))
