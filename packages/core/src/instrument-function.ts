@@ -126,6 +126,8 @@ export function instrumentFunction(
   const ptrLocal = addLocal(env.ptr)
   // Yields the index of the call that unwound.
   const unwind: Instr = I.block('i32', [])
+  /** Each site's `br_if $unwind`, retargeted to its save group's own exit once the groups are known. */
+  const unwindBranches: Instr[] = []
   /** Guards that only take their else arm while rewinding (see liveness). */
   const guards = new Set<Instr>()
   /** Locals a call needs on rewind beyond what is live after it (the callee of an indirect call). */
@@ -155,11 +157,29 @@ export function instrumentFunction(
   /** Locals holding non-nullable values are declared nullable (a local set inside a guard must be
    * defaultable); reading them adds ref.as_non_null. */
   const nonNullTemps = new Set<number>()
+  // Temps are reused once their value has been pushed back: operand stacks nest, so few are ever in use at
+  // once. Fresh temps per value would all be saved together in union mode, and all look live at every call.
+  const tempKind = new Map<number, string>()
+  const freeTemps = new Map<string, number[]>()
   const addTemp = (t: ValType): number => {
-    if (typeof t === 'string' || t.nullable) return addLocal(t)
-    const l = addLocal(ref(t.heap, true))
-    nonNullTemps.add(l)
+    const kind = typeof t === 'string' ? t : `${t.nullable ? 'null' : 'nonnull'} ${t.heap}`
+    const reused = freeTemps.get(kind)?.pop()
+    if (reused !== undefined) return reused
+    const l = typeof t === 'string' || t.nullable ? addLocal(t) : addLocal(ref(t.heap, true))
+    if (typeof t !== 'string' && !t.nullable) nonNullTemps.add(l)
+    tempKind.set(l, kind)
     return l
+  }
+  /** Returns temps whose values have been consumed (called once the code reading them is generated). */
+  const release = (values: Operand[]): void => {
+    for (const v of values) {
+      if (typeof v !== 'number') continue
+      const kind = tempKind.get(v)
+      if (kind === undefined) continue
+      const free = freeTemps.get(kind)
+      if (free === undefined) freeTemps.set(kind, [v])
+      else if (!free.includes(v)) free.push(v)
+    }
   }
   const spill = (ts: ValType[]): { temps: number[]; code: Instr[] } => {
     const temps = ts.map(t => addTemp(t))
@@ -168,12 +188,26 @@ export function instrumentFunction(
     return { temps, code }
   }
   /** Like gets, but a null in a non-nullable temp (possible only while a rewind passes) leaves for `skip`. */
-  const getsOrLeave = (temps: number[], skip: Instr): Instr[] =>
-    temps.flatMap(t =>
-      nonNullTemps.has(t) ? [I.localGet(t), { op: opByName('br_on_null'), target: skip }] : [I.localGet(t)],
+  const getsOrLeave = (values: Operand[], skip: Instr): Instr[] =>
+    values.flatMap(t =>
+      typeof t !== 'number'
+        ? [{ ...t }]
+        : nonNullTemps.has(t)
+          ? [I.localGet(t), { op: opByName('br_on_null'), target: skip }]
+          : [I.localGet(t)],
     )
-  const gets = (temps: number[]): Instr[] =>
-    temps.flatMap(t => (nonNullTemps.has(t) ? [I.localGet(t), I.plain('ref.as_non_null')] : [I.localGet(t)]))
+  const gets = (values: Operand[]): Instr[] =>
+    values.flatMap(t =>
+      typeof t !== 'number'
+        ? [{ ...t }]
+        : nonNullTemps.has(t)
+          ? [I.localGet(t), I.plain('ref.as_non_null')]
+          : [I.localGet(t)],
+    )
+  const holdsNonNull = (values: Operand[]): boolean =>
+    values.some(t => typeof t === 'number' && nonNullTemps.has(t))
+  /** Where each local is written in the original body (read before any list is rewritten). */
+  const writes = localWrites(body.body)
 
   /** `if (state == normal || idx in range)` around a call (its operands are made and results stored inside). */
   let loopDepth = 0
@@ -208,12 +242,15 @@ export function instrumentFunction(
         const select: Instr =
           typeof calleeType === 'string' ? I.select() : I.selectTyped(ref(calleeType.heap, true))
         inner.push(I.localGet(callee), ...notRewinding(), select, I.localTee(callee))
+        release([callee]) // read right here; nothing else takes a temp before the call
       }
       // The results are stored (post) before the unwind check, which keeps the code tree-shaped for
       // binaryen's optimizer; on an unwind the stored values are garbage, but the call runs again on rewind
       // and stores its real results. After the call the state is normal or unwinding (binaryen tests
       // == 1; any non-zero state here means an unwind is under way).
-      inner.push(ins, ...post, I.i32(n), I.globalGet(env.stateGlobal), I.brIf(unwind), I.drop())
+      const toUnwind = I.brIf(unwind)
+      unwindBranches[n] = toUnwind
+      inner.push(ins, ...post, I.i32(n), I.globalGet(env.stateGlobal), toUnwind, I.drop())
       // After a rewind completes here idx still holds this call's number; a loop could take execution back
       // to an earlier call whose guard would then skip it. Restore "idx is 0 in normal state".
       if (loopDepth > 0) inner.push(I.i32(0), I.localSet(idx))
@@ -286,9 +323,10 @@ export function instrumentFunction(
    */
   const spillAtProducers = (
     seg: Instr[],
-    pendingIn: number[],
+    pendingIn: Operand[],
     S: ValType[],
-  ): { code: Instr[]; temps: number[] } => {
+    canRecompute: (ins: Instr, at: number) => boolean,
+  ): { code: Instr[]; temps: Operand[] } => {
     type Slot = { pending: number } | { at: number; single: boolean }
     const stack: Slot[] = pendingIn.map((_, k) => ({ pending: k }))
     seg.forEach((ins, at) => {
@@ -309,17 +347,25 @@ export function instrumentFunction(
         break
       }
     }
-    const temps: number[] = new Array(S.length)
+    const temps: Operand[] = new Array(S.length)
     const after = new Map<number, Instr>()
+    const moved = new Set<number>()
     for (let k = 0; k < S.length; k++) {
-      if (k < keepPending) temps[k] = pendingIn[k] as number
-      else {
+      const at = k < endFrom && k >= keepPending ? (stack[k] as { at: number }).at : -1
+      if (k < keepPending) temps[k] = pendingIn[k] as Operand
+      else if (at >= 0 && canRecompute(seg[at] as Instr, at)) {
+        // A constant, or a read of a local nothing writes before the value is used: made again where it
+        // is used instead of being stored (no temp, nothing extra to save, often no guard at all).
+        temps[k] = seg[at] as Instr
+        moved.add(at)
+      } else {
         temps[k] = addTemp(S[k] as ValType)
         if (k < endFrom) after.set((stack[k] as { at: number }).at, I.localSet(temps[k] as number))
       }
     }
     const code: Instr[] = gets(pendingIn.slice(keepPending))
     seg.forEach((ins, at) => {
+      if (moved.has(at)) return
       code.push(ins)
       const set = after.get(at)
       if (set !== undefined) code.push(set)
@@ -362,8 +408,15 @@ export function instrumentFunction(
       return [...stateIs(0), guard]
     }
     const out: Instr[] = []
+    const listEnd = list.length === 0 ? -1 : writes.lastInside(list[list.length - 1] as Instr)
+    /** Whether the value `ins` (at `pos` in this list) can be made again anywhere later in the list. */
+    const recomputable = (ins: Instr, pos: number): boolean => {
+      if (RECOMPUTABLE.has(ins.op.name)) return true
+      if (ins.op.name !== 'local.get') return false
+      return !writes.writtenBetween(ins.local as number, writes.first(list[pos] as Instr), listEnd)
+    }
     // The frame's stack between call-holding instructions lives in these locals (bottom → top).
-    let pending: number[] = []
+    let pending: Operand[] = []
     if (entry.length > 0) {
       // Block parameters: stored only in normal state, so a rewind keeps what the prologue restored.
       const s = spill(entry)
@@ -385,23 +438,31 @@ export function instrumentFunction(
       const c = t.params.length
       const params = S.slice(S.length - c)
       const below = S.slice(0, S.length - c)
-      let belowTemps: number[]
+      let belowTemps: Operand[]
+      /** Values the code before this instruction reads back: their temps are free after it. */
+      let consumed: Operand[]
       const pre: Instr[] = []
       const last = i === positions.length - 1
       const skippable = !(last && guaranteed)
       // A structure a rewind may pass through is wrapped in `$after`: its operands are pushed outside any
       // guard, and a non-nullable one that is null (never produced on this pass) leaves for `$after`.
       const after: Instr | null = skippable && !siteIndex.has(ins) ? I.block(null, []) : null
-      const getsHere = (temps: number[]): Instr[] =>
-        after === null ? gets(temps) : getsOrLeave(temps, after)
+      const getsHere = (values: Operand[]): Instr[] =>
+        after === null ? gets(values) : getsOrLeave(values, after)
       // Operands that matter while rewinding are kept in locals saved with every call they lead to: the
       // arguments of a call that may reach host code (the host runs again and sees them, as with
       // binaryen's flattened locals), and non-nullable values (no stand-in exists for them).
       const hostArgs = hostSites.has(ins)
       const mustKeep = params.map(t => hostArgs || !isDefaultable(t))
       const keepAny = mustKeep.some(Boolean)
-      const keepArgs = (temps: number[]): void => {
-        const kept = temps.filter((_, k) => mustKeep[k])
+      const keepArgs = (values: Operand[]): void => {
+        const kept: number[] = []
+        values.forEach((v, k) => {
+          // A recomputed constant needs nothing; a recomputed local read needs that local.
+          if (!mustKeep[k]) return
+          if (typeof v === 'number') kept.push(v)
+          else if (v.op.name === 'local.get') kept.push(v.local as number)
+        })
         if (kept.length === 0) return
         const [lo, hi] = ranges.get(ins) as [number, number]
         for (let n = lo; n <= hi; n++) forced.set(n, [...(forced.get(n) ?? []), ...kept])
@@ -409,30 +470,37 @@ export function instrumentFunction(
       if (p === prevEnd) {
         // Nothing ran since the last spill: the operands are exactly the pending locals.
         belowTemps = pending.slice(0, pending.length - c)
-        pre.push(...getsHere(pending.slice(pending.length - c)))
-        keepArgs(pending.slice(pending.length - c))
+        consumed = pending.slice(pending.length - c)
+        pre.push(...getsHere(consumed))
+        keepArgs(consumed)
       } else if (
         !keepAny &&
         below.length === 0 &&
-        !pending.some(t => nonNullTemps.has(t)) &&
+        !holdsNonNull(pending) &&
         list.slice(prevEnd, p).every(isPure)
       ) {
         // (Not with non-nullable pending values: unguarded, they would be read while still null.)
         // Reads and arithmetic only: harmless to run while rewinding (the operands it makes are ignored
         // then), so it needs no guard.
         belowTemps = []
+        consumed = pending
         pre.push(...getsHere(pending), ...list.slice(prevEnd, p))
       } else {
         belowTemps = []
+        consumed = pending
         // One operand leaves the guard as its result (a default stands in while rewinding); several, or
         // one without a default, are stored to locals inside it, which is also what binaryen's tree IR wants.
         const viaLocals = keepAny || below.length > 0 || params.length > 1
         let guard: Instr
         if (viaLocals) {
-          const { code, temps } = spillAtProducers(list.slice(prevEnd, p), pending, S)
+          const { code, temps } = spillAtProducers(list.slice(prevEnd, p), pending, S, (v, at) =>
+            recomputable(v, prevEnd + at),
+          )
           belowTemps = temps.slice(0, below.length)
+          consumed = [...pending.filter(v => !temps.includes(v)), ...temps.slice(below.length)]
           guard = I.ifElse(null, code)
-          pre.push(...stateIs(0), guard, ...getsHere(temps.slice(below.length)))
+          if (code.length > 0) pre.push(...stateIs(0), guard)
+          pre.push(...getsHere(temps.slice(below.length)))
           keepArgs(temps.slice(below.length))
         } else {
           const arm: Instr[] = [...gets(pending), ...list.slice(prevEnd, p)]
@@ -464,6 +532,7 @@ export function instrumentFunction(
           rest = p + 2
         }
         out.push(...transformInstr(ins, null, pre, post), ...afterTarget, ...list.slice(rest))
+        release([...consumed, ...belowTemps])
         return out
       }
       const next = list[p + 1]
@@ -475,12 +544,14 @@ export function instrumentFunction(
         // The result goes where the program puts it, inside the guard: a skipped call leaves the local
         // as restored.
         out.push(...transformInstr(ins, after ?? true, pre, [next]))
+        release(consumed)
         pending = belowTemps
         prevEnd = p + 2
         continue
       }
       const r = spill(results)
       out.push(...transformInstr(ins, after ?? true, pre, r.code))
+      release(consumed)
       pending = [...belowTemps, ...r.temps]
       prevEnd = p + 1
     }
@@ -493,6 +564,7 @@ export function instrumentFunction(
       guards.add(guard)
       out.push(...stateIs(0), guard)
     }
+    release(pending)
     return out
   }
 
@@ -623,10 +695,27 @@ export function instrumentFunction(
     ...stateIs(STATE_REWINDING),
     I.ifElse(null, [I.call(env.helpers.rewindIndex), I.localSet(idx), ...dispatch(loads)]),
   ]
+  // Each group has its own exit block, so a site's unwind branch reaches only the saves of its own live set:
+  // with one shared exit (dispatching on idx) every saved local would look live at every call, which keeps
+  // hundreds of values alive through hot code and stops binaryen from merging locals.
+  let exits: Instr[]
+  if (saves.length === 1) exits = [unwind, I.localSet(idx), ...(saves[0] as Instr[]), I.localGet(idx)]
+  else {
+    const finish = I.block('i32', [])
+    const blocks = saves.map((_, g) => (g === 0 ? unwind : I.block('i32', [])))
+    for (let n = 0; n < siteCount; n++) (unwindBranches[n] as Instr).target = blocks[groupOfSite[n] as number]
+    // blocks[0] (the original $unwind, holding the body) is innermost; each block's saves follow its end.
+    let inner: Instr = unwind
+    for (let g = 0; g < blocks.length; g++) {
+      const save = [inner, I.localSet(idx), ...(saves[g] as Instr[]), I.localGet(idx)]
+      const outer = g === blocks.length - 1 ? finish : (blocks[g + 1] as Instr)
+      outer.body = g === blocks.length - 1 ? save : [...save, I.br(finish)]
+      inner = outer
+    }
+    exits = [finish]
+  }
   const epilogue: Instr[] = [
-    I.localSet(idx),
-    ...dispatch(saves),
-    I.localGet(idx),
+    ...exits,
     I.call(env.helpers.unwindFinish),
     ...ft.results.flatMap(t => {
       const v = defaultValue(t) ?? env.makeValue(t)
@@ -637,9 +726,91 @@ export function instrumentFunction(
       return Array.isArray(v) ? v : [v]
     }),
   ]
-  done.body = [unwind, ...epilogue]
+  done.body = epilogue
   body.body = [...prologue, done]
   return { sites: siteCount, saveBlocks: groupList.length, maxFrameBytes: maxFrame, savedLocals }
+}
+
+/**
+ * A value held across a call: in a local, or as the instruction that makes it again (a constant, or a
+ * `local.get` of a local nothing writes until the value is used).
+ */
+type Operand = number | Instr
+
+/** Single instructions whose value is the same wherever they run. */
+const RECOMPUTABLE = new Set([
+  'i32.const',
+  'i64.const',
+  'f32.const',
+  'f64.const',
+  'v128.const',
+  'ref.null',
+  'ref.func',
+])
+
+/**
+ * Local writes of a body by position: instructions are numbered in program order (a structure before its
+ * contents), so "written anywhere from this instruction to the end of that one" is a range query.
+ */
+function localWrites(list: Instr[]): {
+  first(ins: Instr): number
+  lastInside(ins: Instr): number
+  writtenBetween(local: number, from: number, to: number): boolean
+} {
+  const number = new Map<Instr, number>()
+  const last = new Map<Instr, number>()
+  const at = new Map<number, number[]>()
+  let n = 0
+  // Iterative: bodies can nest deeper than the JS stack allows.
+  const stack: { ins: Instr; lists: Instr[][] }[] = []
+  const enter = (l: Instr[]): void => {
+    for (let k = l.length - 1; k >= 0; k--) stack.push({ ins: l[k] as Instr, lists: [] })
+  }
+  enter(list)
+  while (stack.length > 0) {
+    const top = stack.pop() as { ins: Instr; lists: Instr[][] }
+    const ins = top.ins
+    if (number.has(ins)) {
+      last.set(ins, n - 1)
+      continue
+    }
+    number.set(ins, n++)
+    if (ins.op.name === 'local.set' || ins.op.name === 'local.tee') {
+      const l = ins.local as number
+      const list = at.get(l)
+      if (list === undefined) at.set(l, [n - 1])
+      else list.push(n - 1)
+    }
+    if (ins.op.control === 'none') {
+      last.set(ins, n - 1)
+      continue
+    }
+    stack.push(top) // seen again after its contents: records where they end
+    for (const c of [...(ins.legacyCatches ?? [])].reverse()) enter(c.body)
+    if (ins.else !== undefined) enter(ins.else)
+    enter(ins.body ?? [])
+  }
+  const pos = (m: Map<Instr, number>, ins: Instr): number => {
+    const v = m.get(ins)
+    if (v === undefined) throw new AsyncifyError(`internal: ${ins.op.name} is not in the original body`)
+    return v
+  }
+  return {
+    first: ins => pos(number, ins),
+    lastInside: ins => pos(last, ins),
+    writtenBetween(local, from, to) {
+      const xs = at.get(local)
+      if (xs === undefined) return false
+      let lo = 0
+      let hi = xs.length
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1
+        if ((xs[mid] as number) < from) lo = mid + 1
+        else hi = mid
+      }
+      return lo < xs.length && (xs[lo] as number) <= to
+    },
+  }
 }
 
 /** Instructions that cannot trap, write no local and have no side effect (safe to re-run on rewind). */
