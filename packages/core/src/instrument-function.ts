@@ -92,7 +92,11 @@ export function instrumentFunction(
   }
 
   // Tail calls that may unwind become call + return: the frame must survive to be saved.
-  convertReturnCalls(body.body, isSite, hostSites)
+  for (const site of isSite)
+    if (site.op.name in RETURN_CALL_TO_CALL) {
+      convertReturnCalls(body.body, isSite, hostSites)
+      break
+    }
 
   const types = typeFunctionBody(env.typing, typeIndex, body)
   const typeOf = (ins: Instr): InstrTypes => {
@@ -207,7 +211,8 @@ export function instrumentFunction(
   const holdsNonNull = (values: Operand[]): boolean =>
     values.some(t => typeof t === 'number' && nonNullTemps.has(t))
   /** Where each local is written in the original body (read before any list is rewritten). */
-  const writes = localWrites(body.body)
+  // Only the lists the rewrite visits (the body and those of site-holding structures) are asked about.
+  const writes = localWrites(body.body, owner => ranges.has(owner))
 
   /** `if (state == normal || idx in range)` around a call (its operands are made and results stored inside). */
   let loopDepth = 0
@@ -752,7 +757,10 @@ const RECOMPUTABLE = new Set([
  * Local writes of a body by position: instructions are numbered in program order (a structure before its
  * contents), so "written anywhere from this instruction to the end of that one" is a range query.
  */
-function localWrites(list: Instr[]): {
+function localWrites(
+  list: Instr[],
+  visited: (owner: Instr) => boolean,
+): {
   first(ins: Instr): number
   lastInside(ins: Instr): number
   writtenBetween(local: number, from: number, to: number): boolean
@@ -761,20 +769,23 @@ function localWrites(list: Instr[]): {
   const last = new Map<Instr, number>()
   const at = new Map<number, number[]>()
   let n = 0
-  // Iterative: bodies can nest deeper than the JS stack allows.
-  const stack: { ins: Instr; lists: Instr[][] }[] = []
-  const enter = (l: Instr[]): void => {
-    for (let k = l.length - 1; k >= 0; k--) stack.push({ ins: l[k] as Instr, lists: [] })
+  // Iterative: bodies can nest deeper than the JS stack allows. `after` marks the second visit of a
+  // structure, once its contents are numbered.
+  type Item = { ins: Instr; keep: boolean; after: boolean }
+  const stack: Item[] = []
+  const enter = (l: Instr[], keep: boolean): void => {
+    for (let k = l.length - 1; k >= 0; k--) stack.push({ ins: l[k] as Instr, keep, after: false })
   }
-  enter(list)
+  enter(list, true)
   while (stack.length > 0) {
-    const top = stack.pop() as { ins: Instr; lists: Instr[][] }
+    const top = stack.pop() as Item
     const ins = top.ins
-    if (number.has(ins)) {
+    if (top.after) {
       last.set(ins, n - 1)
       continue
     }
-    number.set(ins, n++)
+    if (top.keep) number.set(ins, n)
+    n++
     if (ins.op.name === 'local.set' || ins.op.name === 'local.tee') {
       const l = ins.local as number
       const list = at.get(l)
@@ -782,13 +793,14 @@ function localWrites(list: Instr[]): {
       else list.push(n - 1)
     }
     if (ins.op.control === 'none') {
-      last.set(ins, n - 1)
+      if (top.keep) last.set(ins, n - 1)
       continue
     }
-    stack.push(top) // seen again after its contents: records where they end
-    for (const c of [...(ins.legacyCatches ?? [])].reverse()) enter(c.body)
-    if (ins.else !== undefined) enter(ins.else)
-    enter(ins.body ?? [])
+    if (top.keep) stack.push({ ins, keep: true, after: true })
+    const inner = visited(ins)
+    for (const c of [...(ins.legacyCatches ?? [])].reverse()) enter(c.body, inner)
+    if (ins.else !== undefined) enter(ins.else, inner)
+    enter(ins.body ?? [], inner)
   }
   const pos = (m: Map<Instr, number>, ins: Instr): number => {
     const v = m.get(ins)
