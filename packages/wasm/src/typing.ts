@@ -268,9 +268,11 @@ export function typeFunctionBody(
         return [[...p, 'i32'], [...p]]
       }
       case 'br_table': {
+        // The operands must fit every target; targets may differ by subtyping, so the values' own types
+        // (which fit them all) are what the instruction takes. Unreachable code falls back to the default's.
         const p = labelTypes(ins.target)
-        popN(p.length + 1)
-        return [[...p, 'i32'], []]
+        const actual = popN(p.length + 1)
+        return [[...p.map((t, k) => (actual[k] === 'bot' ? t : (actual[k] as StackType))), 'i32'], []]
       }
       case 'return':
         popN(ft.results.length)

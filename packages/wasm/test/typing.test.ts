@@ -1078,6 +1078,34 @@ describe('typing: control', () => {
     expect(b.sig('$empty', 'br_table')).toBe('i32 ->')
   })
 
+  it('br_table takes the operand types when its targets differ by subtyping', () => {
+    const b = build({
+      types: { $s: '(struct (field i32))' },
+      funcs: {
+        $f: {
+          type: '(param i32 (ref $s))',
+          code: `
+            block $any (result anyref)
+              block $struct (result structref)
+                local.get 1 local.get 0
+                br_table $struct $any
+              end
+              drop
+              ref.null any
+            end
+            drop`,
+        },
+        $dead: {
+          type: '(param i32)',
+          code: 'block $a (result i64) block $b (result i64) unreachable br_table $a $b end end drop',
+        },
+      },
+    })
+    // The default ($any) alone would say anyref, which does not fit the $struct target.
+    expect(b.sig('$f', 'br_table')).toBe('(ref $s) i32 ->')
+    expect(b.sig('$dead', 'br_table')).toBe('i64 i32 ->')
+  })
+
   it('return takes the function results', () => {
     const b = build({
       funcs: {
