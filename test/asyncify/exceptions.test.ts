@@ -432,11 +432,11 @@ describe.each(LEVELS)('optimize %s', optimize => {
     expect(await d.callWithStats('handler_reads_local', 21)).toEqual({ result: 42, unwinds: 1 })
   })
 
-  it('JS exceptions caught as catch_all_ref, kept across a suspension, reach JS unchanged', async () => {
+  /** JS_EXCEPTIONS, instrumented: `fail(x)` throws `boom` unless x is 0, `sleep(rejectAt)` rejects. */
+  const jsExceptions = async (rejectAt: number, rejection: Error) => {
     const { binary } = await build(watAll(JS_EXCEPTIONS), { optimize })
     const boom = new Error('boom')
-    const rejection = new TypeError('rejected')
-    const sleep = makeSleep(new Map([[-5, rejection]]))
+    const sleep = makeSleep(new Map([[rejectAt, rejection]]))
     const seen: unknown[] = []
     const fail = (x: number): void => {
       if (x !== 0) throw boom
@@ -446,6 +446,12 @@ describe.each(LEVELS)('optimize %s', optimize => {
       { env: { sleep: sleep.fn, fail, seen: (v: unknown) => void seen.push(v), js: WebAssembly.JSTag } },
       DRIVER,
     )
+    return { d, boom, sleep, seen }
+  }
+
+  it('JS exceptions caught as catch_all_ref, kept across a suspension, reach JS unchanged', async () => {
+    const rejection = new TypeError('rejected')
+    const { d, boom, sleep } = await jsExceptions(-5, rejection)
     await expect(d.call('all_ref', 3)).rejects.toBe(boom)
     expect(await d.call('all_ref', 0)).toBe(-1)
     // A rejection thrown into wasm after the rewind, caught, held across two sleeps, rethrown.
@@ -456,19 +462,8 @@ describe.each(LEVELS)('optimize %s', optimize => {
   })
 
   it('JS exceptions caught with WebAssembly.JSTag (catch and catch_ref) across suspensions', async () => {
-    const { binary } = await build(watAll(JS_EXCEPTIONS), { optimize })
-    const boom = new Error('boom')
     const rejection = new RangeError('rejected')
-    const sleep = makeSleep(new Map([[-7, rejection]]))
-    const seen: unknown[] = []
-    const fail = (x: number): void => {
-      if (x !== 0) throw boom
-    }
-    const d = await instantiateAsyncified(
-      binary,
-      { env: { sleep: sleep.fn, fail, seen: (v: unknown) => void seen.push(v), js: WebAssembly.JSTag } },
-      DRIVER,
-    )
+    const { d, boom, seen } = await jsExceptions(-7, rejection)
     // The payload is the Error object itself.
     expect(await d.callWithStats('js_tag', 4)).toEqual({ result: boom, unwinds: 1 })
     expect((await d.call('js_tag', 4)) === boom).toBe(true)

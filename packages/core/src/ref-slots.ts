@@ -63,6 +63,17 @@ export function refSlotFunctions(
     for (const [h, t] of l.tables) if (t === table) return refNull(NULL_HEAP[h])
     throw new Error('unknown slot table')
   }
+  /** Puts the slot in local `k` on the free list: link(k) = -(head + 2); head = k. */
+  const pushFree = (k: number): Instr[] => [
+    I.localGet(k),
+    I.i32(-2),
+    I.globalGet(l.headGlobal),
+    I.plain('i32.sub'),
+    refI31(),
+    tableSet(l.linksTable),
+    I.localGet(k),
+    I.globalSet(l.headGlobal),
+  ]
   // alloc() -> i32; locals: 0 = k, 1 = cap, 2 = new, 3 = i
   // Grow by one slot: the tables never exceed the most references saved at one time (engines grow their
   // backing stores geometrically, so this stays amortized O(1)).
@@ -84,14 +95,8 @@ export function refSlotFunctions(
     I.localGet(3),
     I.i32(1),
     I.plain('i32.sub'),
-    I.localTee(3),
-    I.i32(-2),
-    I.globalGet(l.headGlobal),
-    I.plain('i32.sub'),
-    refI31(),
-    tableSet(l.linksTable),
-    I.localGet(3),
-    I.globalSet(l.headGlobal),
+    I.localSet(3),
+    ...pushFree(3),
     I.localGet(3),
     I.localGet(1),
     I.plain('i32.gt_u'),
@@ -132,16 +137,7 @@ export function refSlotFunctions(
     body: {
       kind: 'func',
       locals: [],
-      body: [
-        I.localGet(0),
-        I.i32(-2),
-        I.globalGet(l.headGlobal),
-        I.plain('i32.sub'),
-        refI31(),
-        tableSet(l.linksTable),
-        I.localGet(0),
-        I.globalSet(l.headGlobal),
-      ],
+      body: pushFree(0),
     },
   })
   // release(data): frees every slot owned by the stack whose data structure is at `data`.
