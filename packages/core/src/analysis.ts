@@ -4,6 +4,7 @@
  * reference can come from outside the module), seeded by the imports that may suspend and by the
  * `asyncify.*` API imports, propagated to callers, then adjusted by the only/add/remove lists as binaryen does.
  */
+import { API_NAMES, type ApiName, IMPORT_MODULE } from '@unplugin-asyncify/runtime/abi'
 import type { FuncBody, Instr, Module, ValType } from '@unplugin-asyncify/wasm'
 import { countImports, getNames, sameValType } from '@unplugin-asyncify/wasm'
 import { AsyncifyError } from './errors.js'
@@ -37,8 +38,8 @@ export interface FuncInfo {
   indirectTypes: Set<number>
 }
 
-export type AsyncifyApiName = 'start_unwind' | 'stop_unwind' | 'start_rewind' | 'stop_rewind' | 'get_state'
-const API_NAMES = new Set<string>(['start_unwind', 'stop_unwind', 'start_rewind', 'stop_rewind', 'get_state'])
+export type AsyncifyApiName = ApiName
+const API_NAME_SET = new Set<string>(API_NAMES)
 
 export interface Analysis {
   funcs: FuncInfo[]
@@ -157,8 +158,9 @@ export function analyze(m: Module, bodies: (FuncBody | null)[], opts: ResolvedOp
     if (imp.desc.kind !== 'func') continue
     const index = funcs.length
     let canChange = false
-    if (imp.module === 'asyncify') {
-      if (!API_NAMES.has(imp.name)) throw new AsyncifyError(`unknown asyncify import asyncify.${imp.name}`)
+    if (imp.module === IMPORT_MODULE) {
+      if (!API_NAME_SET.has(imp.name))
+        throw new AsyncifyError(`unknown asyncify import ${IMPORT_MODULE}.${imp.name}`)
       apiImports.set(index, imp.name as AsyncifyApiName)
       canChange = imp.name === 'start_unwind' || imp.name === 'stop_rewind'
     } else if (importMatchers === null) canChange = true
@@ -182,7 +184,7 @@ export function analyze(m: Module, bodies: (FuncBody | null)[], opts: ResolvedOp
       bottomMostRuntime: false,
       inRemoveList: false,
       addedFromList: false,
-      reason: canChange ? { kind: imp.module === 'asyncify' ? 'asyncify-api' : 'import' } : null,
+      reason: canChange ? { kind: imp.module === IMPORT_MODULE ? 'asyncify-api' : 'import' } : null,
       directCallees: new Set(),
       indirectTypes: new Set(),
     })

@@ -1,6 +1,7 @@
 /** The asyncify control API the module exports (and serves to its own `asyncify.*` imports). */
+
+import { API_NAMES, type ApiName, STATE } from '@unplugin-asyncify/runtime/abi'
 import type { FuncBody, Instr, Module, ValType } from '@unplugin-asyncify/wasm'
-import type { AsyncifyApiName } from './analysis.js'
 import { I } from './build.js'
 
 export interface ApiEnv {
@@ -11,23 +12,16 @@ export interface ApiEnv {
   typeFor(params: ValType[], results: ValType[]): number
 }
 
-export const API_EXPORTS: Record<AsyncifyApiName, string> = {
-  start_unwind: 'asyncify_start_unwind',
-  stop_unwind: 'asyncify_stop_unwind',
-  start_rewind: 'asyncify_start_rewind',
-  stop_rewind: 'asyncify_stop_rewind',
-  get_state: 'asyncify_get_state',
+/** The state each state-changing control function sets. */
+const API_STATE: Record<Exclude<ApiName, 'get_state'>, number> = {
+  start_unwind: STATE.unwinding,
+  stop_unwind: STATE.normal,
+  start_rewind: STATE.rewinding,
+  stop_rewind: STATE.normal,
 }
 
-const API_STATE: Record<Exclude<AsyncifyApiName, 'get_state'>, number> = {
-  start_unwind: 1,
-  stop_unwind: 0,
-  start_rewind: 2,
-  stop_rewind: 0,
-}
-
-/** Builds the five API functions; returns their type and body, in API_EXPORTS order. */
-export function apiFunctions(env: ApiEnv): { name: AsyncifyApiName; type: number; body: FuncBody }[] {
+/** Builds the five API functions; returns their type and body, in API_NAMES order. */
+export function apiFunctions(env: ApiEnv): { name: ApiName; type: number; body: FuncBody }[] {
   const p = env.ptr
   const endOffset = p === 'i64' ? 8 : 4
   // The buffer must not have overflowed: current > end means an unwind wrote past the end.
@@ -39,8 +33,9 @@ export function apiFunctions(env: ApiEnv): { name: AsyncifyApiName; type: number
     I.plain(`${p}.gt_u`),
     I.ifElse(null, [I.unreachable()]),
   ]
-  const out: { name: AsyncifyApiName; type: number; body: FuncBody }[] = []
-  for (const name of Object.keys(API_STATE) as (keyof typeof API_STATE)[]) {
+  const out: { name: ApiName; type: number; body: FuncBody }[] = []
+  for (const name of API_NAMES) {
+    if (name === 'get_state') continue
     const takesData = name === 'start_unwind' || name === 'start_rewind'
     const body: Instr[] = [I.i32(API_STATE[name]), I.globalSet(env.stateGlobal)]
     if (takesData) body.push(I.localGet(0), I.globalSet(env.dataGlobal))

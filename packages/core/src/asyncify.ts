@@ -1,4 +1,6 @@
 /** The whole rewrite: bytes → analysis → instrumentation → bytes (+ optional binaryen optimization) + report. */
+
+import { API_NAMES, EXPORTS, GLOBALS, RELOCATABLE_MODULE } from '@unplugin-asyncify/runtime/abi'
 import {
   bodyContext,
   countImports,
@@ -15,15 +17,8 @@ import {
   typingContext,
   type ValType,
 } from '@unplugin-asyncify/wasm'
-import {
-  type Analysis,
-  type AsyncifyApiName,
-  analyze,
-  type FuncInfo,
-  functionNames,
-  reasonChain,
-} from './analysis.js'
-import { API_EXPORTS, apiFunctions, frameHelperFunctions, internFuncType } from './api.js'
+import { type Analysis, analyze, type FuncInfo, functionNames, reasonChain } from './analysis.js'
+import { apiFunctions, frameHelperFunctions, internFuncType } from './api.js'
 import { addStateAsserts } from './asserts.js'
 import {
   type BinaryenApi,
@@ -36,6 +31,7 @@ import { I } from './build.js'
 import { AsyncifyError, AsyncifyOptionError } from './errors.js'
 import { usedFeatures } from './features.js'
 import { instrumentFunction } from './instrument-function.js'
+import { exportedMemoryName, stackPointerAccess, withMetadata } from './metadata.js'
 import { type AsyncifyOptions, resolveOptions } from './options.js'
 import { type Hierarchy, type RefSlotLayout, refSlotFunctions, tableCount } from './ref-slots.js'
 import { remapIndices } from './renumber.js'
@@ -131,8 +127,8 @@ export async function asyncify(input: Uint8Array, options: AsyncifyOptions = {})
   }
 
   let m = decode(input, { bodies: 'lazy' })
-  if (m.exports.some(e => e.name === API_EXPORTS.start_unwind))
-    throw new AsyncifyError('the module is already instrumented (it exports asyncify_start_unwind)')
+  if (m.exports.some(e => e.name === EXPORTS.start_unwind))
+    throw new AsyncifyError(`the module is already instrumented (it exports ${EXPORTS.start_unwind})`)
   let bodies = decodeAll(m)
   let translated = false
   const legacyIn = bodies.findIndex(b => hasLegacyTry(b.body))
@@ -189,7 +185,7 @@ export async function asyncify(input: Uint8Array, options: AsyncifyOptions = {})
       limits: { min: opts.secondaryMemorySize, max: opts.secondaryMemorySize, shared: false, is64: false },
       pageSizeLog2: null,
     })
-    exportUnique(m, 'asyncify_memory', 'memory', mem)
+    exportUnique(m, EXPORTS.memory, 'memory', mem)
   } else if (memCount === 0) {
     mem = 0
     m.memories.push({ limits: { min: 1, max: null, shared: false, is64: false }, pageSizeLog2: null })
@@ -207,6 +203,8 @@ export async function asyncify(input: Uint8Array, options: AsyncifyOptions = {})
       )
     mem = e.index
   }
+  const memoryName = exportedMemoryName(m, mem)
+  const stackPointer = stackPointerAccess(m)
   const memIs64 = bodyContext(m).memIs64[mem] === true
   const ptr: 'i32' | 'i64' = memIs64 ? 'i64' : 'i32'
   const ptrZero: Instr = ptr === 'i64' ? I.i64(0n) : I.i32(0)
@@ -222,13 +220,13 @@ export async function asyncify(input: Uint8Array, options: AsyncifyOptions = {})
       at,
       0,
       {
-        module: 'env',
-        name: '__asyncify_state',
+        module: RELOCATABLE_MODULE,
+        name: GLOBALS.state,
         desc: { kind: 'global', global: { type: 'i32', mutable: true } },
       },
       {
-        module: 'env',
-        name: '__asyncify_data',
+        module: RELOCATABLE_MODULE,
+        name: GLOBALS.data,
         desc: { kind: 'global', global: { type: ptr, mutable: true } },
       },
     )
@@ -244,18 +242,12 @@ export async function asyncify(input: Uint8Array, options: AsyncifyOptions = {})
     dataGlobal = base + 1
   }
   if (opts.exportGlobals) {
-    exportUnique(m, '__asyncify_state', 'global', stateGlobal)
-    exportUnique(m, '__asyncify_data', 'global', dataGlobal)
+    exportUnique(m, GLOBALS.state, 'global', stateGlobal)
+    exportUnique(m, GLOBALS.data, 'global', dataGlobal)
   }
 
   // asyncify.* imports become the module's own API functions (appended below).
-  const apiOrder: AsyncifyApiName[] = [
-    'start_unwind',
-    'stop_unwind',
-    'start_rewind',
-    'stop_rewind',
-    'get_state',
-  ]
+  const apiOrder = API_NAMES
   let funcShift = (i: number): number => i
   if (analysis.apiImports.size > 0) {
     const removed = [...analysis.apiImports.keys()].sort((a, b) => a - b)
@@ -380,8 +372,8 @@ export async function asyncify(input: Uint8Array, options: AsyncifyOptions = {})
   const named = m.names !== null || m.customs.some(c => c.name === 'name')
   apiFuncs.forEach((a, i) => {
     m.funcs.push({ type: a.type, body: a.body, raw: null, rawOffset: 0 })
-    exportUnique(m, API_EXPORTS[a.name], 'func', apiBase + i)
-    if (named) setFunctionName(m, apiBase + i, API_EXPORTS[a.name])
+    exportUnique(m, EXPORTS[a.name], 'func', apiBase + i)
+    if (named) setFunctionName(m, apiBase + i, EXPORTS[a.name])
   })
   helperFuncs.forEach((h, i) => {
     m.funcs.push({ type: h.type, body: h.body, raw: null, rawOffset: 0 })
@@ -437,7 +429,6 @@ export async function asyncify(input: Uint8Array, options: AsyncifyOptions = {})
     )
     lap('optimize')
   }
-  timings.total = performance.now() - t0
 
   const suspendingExports = m.exports
     .filter(e => e.kind === 'func')
@@ -446,15 +437,31 @@ export async function asyncify(input: Uint8Array, options: AsyncifyOptions = {})
       return old?.canChangeState === true
     })
     .map(e => e.name)
+  const suspending = analysis.funcs.filter(f => f.imported && f.canChangeState && f.importName !== null)
+  const importPairs = new Map<string, [string, string]>()
+  for (const i of m.imports)
+    if (i.desc.kind === 'func') importPairs.set(`${i.module}.${i.name}`, [i.module, i.name])
+  binary = withMetadata(binary, {
+    pointer: ptr,
+    memory: memoryName,
+    secondaryMemory: opts.inSecondaryMemory,
+    // The asyncify.* imports are gone (served by the module itself); every other one keeps its name.
+    suspendingImports: suspending.flatMap(f => {
+      const pair = importPairs.get(f.importName as string)
+      return pair === undefined ? [] : [pair]
+    }),
+    suspendingExports,
+    stackPointer,
+    releaseRefs: slots !== null,
+  })
+  timings.total = performance.now() - t0
   return {
     binary,
     report: {
       instrumented: report,
       sites: totalSites,
       suspendingExports,
-      suspendingImports: analysis.funcs
-        .filter(f => f.imported && f.canChangeState)
-        .map(f => f.importName as string),
+      suspendingImports: suspending.map(f => f.importName as string),
       indirectTargetsKnown: analysis.indirectTargetsKnown,
       legacyExceptionsTranslated: translated,
       warnings: analysis.warnings,

@@ -9,6 +9,8 @@
  *  - on entry while rewinding the call index and those locals are restored, and guards plus `if`
  *    conditions steer execution to call N (indices are in program order, so a structure is a range).
  */
+
+import { STATE } from '@unplugin-asyncify/runtime/abi'
 import {
   type BlockType,
   type FuncBody,
@@ -55,8 +57,6 @@ export interface FunctionResult {
   maxFrameBytes: number
   savedLocals: number
 }
-
-const STATE_REWINDING = 2
 
 const RETURN_CALL_TO_CALL: Record<string, string> = {
   return_call: 'call',
@@ -143,7 +143,7 @@ export function instrumentFunction(
       : [I.globalGet(env.stateGlobal), I.i32(v), I.plain('i32.eq')]
   const notRewinding = (): Instr[] => [
     I.globalGet(env.stateGlobal),
-    I.i32(STATE_REWINDING),
+    I.i32(STATE.rewinding),
     I.plain('i32.ne'),
   ]
   // While rewinding inside a list, the target is never below the range of the next call-holding
@@ -700,7 +700,7 @@ export function instrumentFunction(
   }
 
   const prologue: Instr[] = [
-    ...stateIs(STATE_REWINDING),
+    ...stateIs(STATE.rewinding),
     I.ifElse(null, [I.call(env.helpers.rewindIndex), I.localSet(idx), ...dispatch(loads)]),
   ]
   // Each group has its own exit block, so a site's unwind branch reaches only the saves of its own live set:

@@ -6,6 +6,7 @@
  * one slot at a time) never grow past the most references saved at one time. While a slot is in use its link entry holds the owner (the asyncify
  * data pointer / 4), so `asyncify_release_refs(data)` can free every slot of a stack that will never resume.
  */
+import { EXPORTS } from '@unplugin-asyncify/runtime/abi'
 import type { FuncBody, HeapType, Instr, Module, RefType, ValType } from '@unplugin-asyncify/wasm'
 import { absHierarchyTop, countImports, opByCode, ref } from '@unplugin-asyncify/wasm'
 import { I } from './build.js'
@@ -176,7 +177,7 @@ export function refSlotFunctions(
       locals: ['i32', 'i32'],
       body: [...owner, I.i32(0x3fffffff), I.plain('i32.and'), I.localSet(1), done],
     },
-    export: 'asyncify_release_refs',
+    export: EXPORTS.releaseRefs,
   })
   for (const [h, table] of l.tables) {
     const top = ref(NULL_HEAP[h], true)
