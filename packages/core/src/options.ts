@@ -1,152 +1,247 @@
-/** The options of the rewrite, named after binaryen's asyncify pass arguments where one exists. */
+/**
+ * The options of the rewrite: one table (see `option-table.ts` for what is derived from it). Names follow
+ * binaryen's asyncify pass arguments where one exists; the optimizer rows are wasm-opt's optimization
+ * options, applied when binaryen optimizes the output (`optimize.ts`).
+ *
+ * Row order matters: `cwd` first (lists read `@file` relative to it), `ignoreImports` before `imports`,
+ * `optimize` before the levels it implies.
+ */
 import { AsyncifyOptionError } from './errors.js'
-import { parseList } from './patterns.js'
+import {
+  boolean,
+  choice,
+  defineOptions,
+  directory,
+  type InputOf,
+  integer,
+  keyValues,
+  nameList,
+  type ResolvedOf,
+  type Spelling,
+  text,
+} from './option-table.js'
 
-export type OptimizeLevel = 0 | 1 | 2 | 3 | 4 | 's' | 'z'
+export const OPTIMIZE_LEVELS = [0, 1, 2, 3, 4, 's', 'z'] as const
+export type OptimizeLevel = (typeof OPTIMIZE_LEVELS)[number]
 
-export interface AsyncifyOptions {
-  /**
-   * Imports that may suspend, as `module.base` entries with `*` wildcards (array, comma/newline separated
-   * string, or `@file`). Default: every import may suspend.
-   */
-  imports?: string | readonly string[]
-  /** No import may suspend (except the `asyncify.*` ones). */
-  ignoreImports?: boolean
-  /** No indirect call may suspend. */
-  ignoreIndirect?: boolean
-  /** Trap when an uninstrumented function sees the state change across a call. */
-  asserts?: boolean
-  /** Instrument only these functions (by name; wildcards; `@file`). */
-  onlyList?: string | readonly string[]
-  /** Also instrument these functions. */
-  addList?: string | readonly string[]
-  /** Never instrument these functions, and treat calls to them as never suspending. */
-  removeList?: string | readonly string[]
-  /** Callers of add-listed functions are instrumented too. */
-  propagateAddList?: boolean
-  /** Import `__asyncify_state` and `__asyncify_data` from `env` instead of defining them. */
-  relocatable?: boolean
-  /** Export name of the memory holding the asyncify data (needed with several memories). */
-  memory?: string
-  /** Export `__asyncify_state` and `__asyncify_data`. */
-  exportGlobals?: boolean
-  /** Keep the asyncify data in a new memory of its own (exported as `asyncify_memory`). */
-  inSecondaryMemory?: boolean
-  /** Pages of that memory (default 1). */
-  secondaryMemorySize?: number
-  /** Run binaryen's optimizer on the output at this level (0 = not at all). */
-  optimize?: OptimizeLevel
-  /** Keep the name section (binaryen's -g); otherwise the optimizer may drop names. */
-  debugInfo?: boolean
-  /** What to do with legacy try/catch: convert to try_table first, or refuse. */
-  legacyExceptions?: 'translate' | 'error'
-  /** Directory for `@file` lists. */
-  cwd?: string
+/** binaryen's optimize and shrink levels for `-O<level>` (`-Os` is -O2 shrinking a little, `-Oz` more). */
+export function levelsOf(optimize: OptimizeLevel): { optimizeLevel: number; shrinkLevel: number } {
+  if (optimize === 's') return { optimizeLevel: 2, shrinkLevel: 1 }
+  if (optimize === 'z') return { optimizeLevel: 2, shrinkLevel: 2 }
+  return { optimizeLevel: optimize, shrinkLevel: 0 }
 }
 
-export interface ResolvedOptions {
-  imports: string[] | 'all'
-  ignoreIndirect: boolean
-  asserts: boolean
-  onlyList: string[]
-  addList: string[]
-  removeList: string[]
-  propagateAddList: boolean
-  relocatable: boolean
-  memory: string | null
-  exportGlobals: boolean
-  inSecondaryMemory: boolean
-  secondaryMemorySize: number
-  optimize: OptimizeLevel
-  debugInfo: boolean
-  legacyExceptions: 'translate' | 'error'
+// `-O<level>` as wasm-opt spells it (`-O` alone is `-Os`); each resets earlier `-ol`/`-s`, as in wasm-opt.
+const O_FLAGS: Spelling<OptimizeLevel>[] = [
+  ...OPTIMIZE_LEVELS.map(v => ({ flag: `-O${v}`, value: v, resets: ['optimizeLevel', 'shrinkLevel'] })),
+  { flag: '-O', value: 's', resets: ['optimizeLevel', 'shrinkLevel'] },
+]
+
+/** A binaryen global optimizer setting (`--low-memory-unused` and friends): wasm-opt's spelling is ours. */
+function assumption(long: string, short: string, doc: string) {
+  return boolean({
+    doc,
+    cli: [
+      { flag: `--${long}`, value: true },
+      { flag: short, value: true },
+    ],
+  })
 }
 
-const KNOWN = new Set([
-  'imports',
-  'ignoreImports',
-  'ignoreIndirect',
-  'asserts',
-  'onlyList',
-  'addList',
-  'removeList',
-  'propagateAddList',
-  'relocatable',
-  'memory',
-  'exportGlobals',
-  'inSecondaryMemory',
-  'secondaryMemorySize',
-  'optimize',
-  'debugInfo',
-  'legacyExceptions',
-  'cwd',
-])
-
-function bool(name: string, v: unknown): boolean {
-  if (v === undefined) return false
-  if (typeof v !== 'boolean')
-    throw new AsyncifyOptionError(name, `expected true or false, got ${JSON.stringify(v)}`)
-  return v
+const ROWS = {
+  cwd: directory({ doc: 'directory that `@file` lists are read relative to', cli: [] }),
+  ignoreImports: boolean({
+    doc: 'no import may suspend (the `asyncify.*` ones still do)',
+    wasmOpt: { passArgs: ['asyncify-ignore-imports'] },
+  }),
+  imports: nameList<string[] | 'all'>({
+    doc: 'imports that may suspend: `module.base` entries, `*` wildcards, `@file`',
+    default: r => (r.ignoreImports === true ? [] : 'all'),
+    defaultDoc: 'every import',
+    wasmOpt: { passArgs: ['asyncify-imports'] },
+  }),
+  ignoreIndirect: boolean({
+    doc: 'no indirect call may suspend',
+    wasmOpt: { passArgs: ['asyncify-ignore-indirect'] },
+  }),
+  asserts: boolean({
+    doc: 'trap when an uninstrumented function sees the state change across a call',
+    wasmOpt: { passArgs: ['asyncify-asserts'] },
+  }),
+  onlyList: nameList({
+    doc: 'instrument only these functions (names, `*` wildcards, `@file`)',
+    wasmOpt: { passArgs: ['asyncify-onlylist', 'asyncify-whitelist'] },
+  }),
+  addList: nameList({ doc: 'also instrument these functions', wasmOpt: { passArgs: ['asyncify-addlist'] } }),
+  removeList: nameList({
+    doc: 'never instrument these functions; calls to them never suspend',
+    wasmOpt: { passArgs: ['asyncify-removelist', 'asyncify-blacklist'] },
+  }),
+  propagateAddList: boolean({
+    doc: 'instrument the callers of add-listed functions too',
+    wasmOpt: { passArgs: ['asyncify-propagate-addlist'] },
+  }),
+  relocatable: boolean({
+    doc: 'import `__asyncify_state` and `__asyncify_data` from `env` instead of defining them',
+    wasmOpt: { passArgs: ['asyncify-relocatable'] },
+  }),
+  memory: text({
+    doc: 'export name of the memory holding the asyncify data (needed with several memories)',
+    arg: '<export name>',
+    wasmOpt: { passArgs: ['asyncify-memory'] },
+  }),
+  exportGlobals: boolean({
+    doc: 'export `__asyncify_state` and `__asyncify_data`',
+    wasmOpt: { passArgs: ['asyncify-export-globals'] },
+  }),
+  inSecondaryMemory: boolean({
+    doc: 'keep the asyncify data in a memory of its own (exported as `asyncify_memory`)',
+    wasmOpt: { passArgs: ['asyncify-in-secondary-memory'] },
+  }),
+  secondaryMemorySize: integer({
+    doc: 'pages of that memory',
+    min: 1,
+    max: 65536,
+    default: 1,
+    wasmOpt: { passArgs: ['asyncify-secondary-memory-size'] },
+  }),
+  legacyExceptions: choice({
+    doc: 'legacy `try`/`catch`: translate to `try_table` first, or refuse the module',
+    values: ['translate', 'error'],
+    default: 'translate',
+  }),
+  optimize: choice({
+    doc: "run binaryen's optimizer on the output at this level (0: not at all)",
+    values: OPTIMIZE_LEVELS,
+    default: 0,
+    cli: O_FLAGS,
+  }),
+  optimizeLevel: integer({
+    doc: "binaryen's optimize level when it optimizes or runs passes (set by `optimize`)",
+    min: 0,
+    max: 4,
+    default: r => levelsOf(r.optimize as OptimizeLevel).optimizeLevel,
+    defaultDoc: 'from `optimize`',
+    cli: [
+      { flag: '--optimize-level', arg: '<0-4>' },
+      { flag: '-ol', arg: '<0-4>' },
+    ],
+  }),
+  shrinkLevel: integer({
+    doc: "binaryen's shrink level likewise (set by `optimize`: 1 for `s`, 2 for `z`)",
+    min: 0,
+    max: 2,
+    default: r => levelsOf(r.optimize as OptimizeLevel).shrinkLevel,
+    defaultDoc: 'from `optimize`',
+    cli: [
+      { flag: '--shrink-level', arg: '<0-2>' },
+      { flag: '-s', arg: '<0-2>' },
+    ],
+  }),
+  converge: boolean({
+    doc: 'optimize again while the output keeps getting smaller',
+    cli: [
+      { flag: '--converge', value: true },
+      { flag: '-c', value: true },
+    ],
+  }),
+  debugInfo: boolean({
+    doc: 'keep the name section when binaryen rewrites the output (otherwise it drops names)',
+    cli: [
+      { flag: '-g', value: true },
+      { flag: '--debuginfo', value: true },
+    ],
+  }),
+  lowMemoryUnused: assumption(
+    'low-memory-unused',
+    '-lmu',
+    'optimize assuming the low 1K of memory is unused',
+  ),
+  zeroFilledMemory: assumption(
+    'zero-filled-memory',
+    '-uim',
+    'optimize assuming an imported memory starts zeroed',
+  ),
+  trapsNeverHappen: assumption('traps-never-happen', '-tnh', 'optimize assuming no trap is ever reached'),
+  fastMath: assumption('fast-math', '-ffm', 'optimize floats ignoring NaN and rounding corner cases'),
+  closedWorld: assumption('closed-world', '-cw', 'optimize assuming the outside does not inspect GC data'),
+  alwaysInlineMaxSize: integer({
+    doc: 'functions up to this size are always inlined',
+    min: 0,
+    max: 0x7fffffff,
+    default: null,
+    defaultDoc: "binaryen's",
+    cli: [
+      { flag: '--always-inline-max-function-size', arg: '<n>' },
+      { flag: '-aimfs', arg: '<n>' },
+    ],
+  }),
+  flexibleInlineMaxSize: integer({
+    doc: 'functions up to this size are inlined when lightweight (-O3)',
+    min: 0,
+    max: 0x7fffffff,
+    default: null,
+    defaultDoc: "binaryen's",
+    cli: [
+      { flag: '--flexible-inline-max-function-size', arg: '<n>' },
+      { flag: '-fimfs', arg: '<n>' },
+    ],
+  }),
+  oneCallerInlineMaxSize: integer({
+    doc: 'functions with one caller up to this size are inlined (-1: any size)',
+    min: -1,
+    max: 0x7fffffff,
+    default: null,
+    defaultDoc: "binaryen's",
+    cli: [
+      { flag: '--one-caller-inline-max-function-size', arg: '<n>' },
+      { flag: '-ocimfs', arg: '<n>' },
+    ],
+  }),
+  inlineFunctionsWithLoops: boolean({
+    doc: 'allow inlining functions that contain loops',
+    cli: [
+      { flag: '--inline-functions-with-loops', value: true },
+      { flag: '-ifwl', value: true },
+    ],
+  }),
+  skipPasses: nameList({
+    doc: 'binaryen passes the optimizer skips',
+    arg: '<pass>',
+    cli: [
+      { flag: '--skip-pass', arg: '<pass>' },
+      { flag: '-sp', arg: '<pass>' },
+    ],
+  }),
+  passArgs: keyValues({
+    doc: "arguments for binaryen's passes (`KEY@VALUE`; `asyncify-*` ones set the options above)",
+    cli: [
+      { flag: '--pass-arg', arg: '<key@value>' },
+      { flag: '-pa', arg: '<key@value>' },
+    ],
+  }),
 }
 
-function list(name: string, v: unknown, cwd: string): string[] {
-  if (v === undefined) return []
-  if (typeof v === 'string') return parseList(name, v, cwd)
-  if (Array.isArray(v) && v.every(x => typeof x === 'string')) return parseList(name, v as string[], cwd)
-  throw new AsyncifyOptionError(name, 'expected a list of names (array or comma-separated string)')
-}
-
-export function resolveOptions(options: AsyncifyOptions = {}): ResolvedOptions {
-  for (const key of Object.keys(options)) {
-    if (!KNOWN.has(key))
-      throw new AsyncifyOptionError(key, `unknown option (known: ${[...KNOWN].join(', ')})`)
-  }
-  const cwd = options.cwd ?? process.cwd()
-  const ignoreImports = bool('ignoreImports', options.ignoreImports)
-  let imports: string[] | 'all' = 'all'
-  if (options.imports !== undefined) imports = list('imports', options.imports, cwd)
-  if (ignoreImports) {
-    if (options.imports !== undefined && (imports as string[]).length > 0)
-      throw new AsyncifyOptionError('ignoreImports', 'cannot be combined with a non-empty imports list')
-    imports = []
-  }
-  const onlyList = list('onlyList', options.onlyList, cwd)
-  const addList = list('addList', options.addList, cwd)
-  const removeList = list('removeList', options.removeList, cwd)
-  if (onlyList.length > 0 && (addList.length > 0 || removeList.length > 0))
+export const ASYNCIFY_OPTIONS = defineOptions(ROWS, (r, given) => {
+  if (r.ignoreImports && given.imports !== undefined && r.imports !== 'all' && r.imports.length > 0)
+    throw new AsyncifyOptionError('ignoreImports', 'cannot be combined with a non-empty imports list')
+  if (r.onlyList.length > 0 && (r.addList.length > 0 || r.removeList.length > 0))
     throw new AsyncifyOptionError(
       'onlyList',
       'an only-list cannot be combined with an add-list or a remove-list',
     )
-  const size = options.secondaryMemorySize ?? 1
-  if (!Number.isInteger(size) || size < 1 || size > 65536)
-    throw new AsyncifyOptionError('secondaryMemorySize', `expected a page count from 1 to 65536, got ${size}`)
-  const optimize = options.optimize ?? 0
-  if (![0, 1, 2, 3, 4, 's', 'z'].includes(optimize))
-    throw new AsyncifyOptionError('optimize', `expected 0-4, 's' or 'z', got ${JSON.stringify(optimize)}`)
-  const legacy = options.legacyExceptions ?? 'translate'
-  if (legacy !== 'translate' && legacy !== 'error')
-    throw new AsyncifyOptionError(
-      'legacyExceptions',
-      `expected 'translate' or 'error', got ${JSON.stringify(legacy)}`,
-    )
-  if (options.memory !== undefined && typeof options.memory !== 'string')
-    throw new AsyncifyOptionError('memory', 'expected the export name of a memory')
-  return {
-    imports,
-    ignoreIndirect: bool('ignoreIndirect', options.ignoreIndirect),
-    asserts: bool('asserts', options.asserts),
-    onlyList,
-    addList,
-    removeList,
-    propagateAddList: bool('propagateAddList', options.propagateAddList),
-    relocatable: bool('relocatable', options.relocatable),
-    memory: options.memory ?? null,
-    exportGlobals: bool('exportGlobals', options.exportGlobals),
-    inSecondaryMemory: bool('inSecondaryMemory', options.inSecondaryMemory),
-    secondaryMemorySize: size,
-    optimize,
-    debugInfo: bool('debugInfo', options.debugInfo),
-    legacyExceptions: legacy,
-  }
+  for (const key of Object.keys(r.passArgs))
+    if (key.startsWith('asyncify-'))
+      throw new AsyncifyOptionError(
+        'passArgs',
+        `${key} is an asyncify pass argument: set its own option instead`,
+      )
+})
+
+export type AsyncifyOptionRows = typeof ROWS
+export type AsyncifyOptions = InputOf<AsyncifyOptionRows>
+export type ResolvedOptions = ResolvedOf<AsyncifyOptionRows>
+
+export function resolveOptions(options: AsyncifyOptions = {}): ResolvedOptions {
+  return ASYNCIFY_OPTIONS.resolve(options)
 }
