@@ -5,7 +5,25 @@ import { WasmDecodeError } from '@unplugin-asyncify/wasm'
 import { asyncify } from './asyncify.js'
 import { parseCliArgs, USAGE } from './cli-args.js'
 import { AsyncifyError, AsyncifyOptionError } from './errors.js'
+import { resolveOptions } from './options.js'
+import { runPasses } from './passes.js'
 import { watToWasm } from './wat.js'
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version: string
+  }
+  return pkg.version
+}
+
+/** Library errors know offsets, functions and options; the command adds the file. */
+function naming<T>(file: string, run: () => Promise<T>): Promise<T> {
+  return run().catch((e: unknown) => {
+    if (e instanceof WasmDecodeError || (e instanceof AsyncifyError && !(e instanceof AsyncifyOptionError)))
+      e.message = `${file}: ${e.message}`
+    throw e
+  })
+}
 
 async function main(argv: string[]): Promise<number> {
   const args = parseCliArgs(argv)
@@ -13,6 +31,13 @@ async function main(argv: string[]): Promise<number> {
     console.log(USAGE)
     return 0
   }
+  if (args.version) {
+    console.log(`wasm-asyncify ${version()}`)
+    return 0
+  }
+  if (!args.quiet) for (const w of args.warnings) console.error(`warning: ${w}`)
+  const options = { ...args.options, cwd: process.cwd() }
+  const settings = resolveOptions(options)
   let bytes: Uint8Array
   try {
     bytes = new Uint8Array(readFileSync(args.input))
@@ -21,23 +46,20 @@ async function main(argv: string[]): Promise<number> {
   }
   if (args.input.endsWith('.wat') || args.input.endsWith('.wast'))
     bytes = await watToWasm(new TextDecoder().decode(bytes), args.input)
-  let result: Awaited<ReturnType<typeof asyncify>>
-  try {
-    result = await asyncify(bytes, { ...args.options, cwd: process.cwd() })
-  } catch (e) {
-    // Name the file: the library errors only know offsets, functions and options.
-    if (e instanceof WasmDecodeError || (e instanceof AsyncifyError && !(e instanceof AsyncifyOptionError)))
-      e.message = `${args.input}: ${e.message}`
-    throw e
-  }
-  const { binary, report } = result
+  const sizeIn = bytes.length
+  const { before, after } = args.passes
+  if (before.length > 0) bytes = await naming(args.input, () => runPasses(bytes, before, settings, true))
+  const { binary: rewritten, report } = await naming(args.input, () => asyncify(bytes, options))
+  let binary = rewritten
+  if (after.length > 0)
+    binary = await naming(args.input, () => runPasses(rewritten, after, settings, settings.debugInfo))
   writeFileSync(args.output as string, binary)
   if (args.report !== null) writeFileSync(args.report, `${JSON.stringify(report, null, 2)}\n`)
   if (!args.quiet) {
     for (const w of report.warnings) console.error(`warning: ${w}`)
     console.error(
       `wasm-asyncify: ${report.instrumented.length} functions instrumented, ${report.sites} call sites; ` +
-        `${report.sizeBefore} → ${report.sizeAfter} bytes (${(report.sizeAfter / report.sizeBefore).toFixed(2)}x) ` +
+        `${sizeIn} → ${binary.length} bytes (${(binary.length / sizeIn).toFixed(2)}x) ` +
         `in ${report.timings.total.toFixed(0)} ms`,
     )
   }

@@ -178,9 +178,10 @@ export function integer<Out extends number | null>(
       defaultDoc: base.defaultDoc ?? String(base.default),
       resolve: (v, ctx) => check(v, ctx.option),
       fromText(text, option) {
-        if (!/^-?\d+$/.test(text.trim()))
+        const n = Number(text)
+        if (!/^-?\d+$/.test(text.trim()) || n < base.min || n > base.max)
           throw new AsyncifyOptionError(option, `expected ${range}, got ${show(text)}`)
-        return check(Number(text), option)
+        return n
       },
     },
     base.arg ?? '<n>',
