@@ -155,7 +155,8 @@ class Parser {
   }
 }
 
-export function parseCliArgs(argv: readonly string[]): CliArgs {
+/** Parses and validates a command line; `@file` lists are read relative to `cwd`. */
+export function parseCliArgs(argv: readonly string[], cwd = process.cwd()): CliArgs {
   const p = new Parser()
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string
@@ -167,7 +168,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     p.flag(eq > 0 ? a.slice(0, eq) : a, eq > 0 ? a.slice(eq + 1) : undefined, () => argv[++i])
   }
   // Validate every option now, before any input is read.
-  const r = CLI_OPTIONS.resolve(p.given as InputOf<CliRows>)
+  const r = CLI_OPTIONS.resolve({ ...p.given, cwd } as InputOf<CliRows>)
   const options: Record<string, unknown> = {}
   for (const [k, v] of Object.entries(p.given)) if (!(k in COMMAND_ROWS)) options[k] = v
   const split = p.asyncifyAt < 0 ? 0 : p.asyncifyAt

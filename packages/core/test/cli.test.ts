@@ -8,6 +8,7 @@ import { METADATA_SECTION } from '@unplugin-asyncify/runtime/abi'
 import { decode, encode } from '@unplugin-asyncify/wasm'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { parseCliArgs } from '../src/cli-args.js'
+import { runCommand } from '../src/command.js'
 import { AsyncifyOptionError } from '../src/errors.js'
 import { resolveOptions } from '../src/options.js'
 import { FEATURES, PASSES } from '../src/wasm-opt-flags.js'
@@ -31,6 +32,14 @@ function run(args: string[]): { status: number; stderr: string; stdout: string }
   return { status: r.status ?? -1, stderr: r.stderr, stdout: r.stdout }
 }
 
+/** The command in this process (binaryen loads once): status and output as the real command's. */
+async function exec(args: string[], cwd = work): Promise<{ status: number; stderr: string; stdout: string }> {
+  const out: string[] = []
+  const err: string[] = []
+  const status = await runCommand(args, { cwd, out: l => out.push(`${l}\n`), err: l => err.push(`${l}\n`) })
+  return { status, stdout: out.join(''), stderr: err.join('') }
+}
+
 beforeAll(() => {
   writeFileSync(join(work, 'in.wat'), WAT)
   writeFileSync(join(work, 'bad.wasm'), new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 0x01, 0x05, 0x01]))
@@ -47,8 +56,8 @@ describe('wasm-asyncify command', () => {
     expect(WebAssembly.validate(readFileSync(join(work, 'out.wasm')))).toBe(true)
   })
 
-  it('accepts the wasm-opt command line unchanged', () => {
-    const r = run([
+  it('accepts the wasm-opt command line unchanged', async () => {
+    const r = await exec([
       'in.wat',
       '-O1',
       '--asyncify',
@@ -62,8 +71,8 @@ describe('wasm-asyncify command', () => {
     expect(r.stderr).toMatch(/1 call sites/)
   })
 
-  it('reads lists from @file', () => {
-    const r = run(['in.wat', '-o', 'f.wasm', '--imports', '@imports.txt'])
+  it('reads lists from @file', async () => {
+    const r = await exec(['in.wat', '-o', 'f.wasm', '--imports', '@imports.txt'])
     expect(r.status).toBe(0)
     expect(r.stderr).toMatch(/1 call sites/)
   })
@@ -111,11 +120,17 @@ describe('wasm-asyncify command', () => {
       ['in.wat', '-o', 'x.wasm', '--extract-function'],
       /in\.wat: binaryen pass --extract-function failed: .*pass-arg/,
     ],
-  ])('%j fails with a clear message', (args, message) => {
-    const r = run(args)
+  ])('%j fails with a clear message', async (args, message) => {
+    const r = await exec(args)
     expect(r.status).toBe(1)
     expect(r.stderr).toMatch(/^wasm-asyncify: /)
     expect(r.stderr).toMatch(message)
+  })
+
+  it('exits with status 1 and one line naming the flag', () => {
+    const r = run(['in.wat', '-o', 'x.wasm', '--frobnicate'])
+    expect(r.status).toBe(1)
+    expect(r.stderr).toBe('wasm-asyncify: option --frobnicate: unknown option (see --help)\n')
   })
 
   it('prints usage with --help', () => {
@@ -318,7 +333,7 @@ describe('real wasm-opt command lines', () => {
     module = await watToWasm(REAL_MODULE, 'real.wat')
   })
 
-  it.each(REAL_LINES)('$from', line => {
+  it.each(REAL_LINES)('$from', async line => {
     const argv = line.args.split(' ')
     writeFileSync(join(dir, line.input), module)
     if (line.error !== undefined) {
@@ -329,10 +344,7 @@ describe('real wasm-opt command lines', () => {
     expect(parsed.input).toBe(line.input)
     expect(parsed.output).toBe(line.output)
     if (line.passes !== undefined) expect(parsed.passes).toEqual(line.passes)
-    const r = spawnSync(process.execPath, [cli, ...argv, '--report', 'report.json'], {
-      cwd: dir,
-      encoding: 'utf8',
-    })
+    const r = await exec([...argv, '--report', 'report.json'], dir)
     expect(r.stderr).toMatch(/functions instrumented/)
     expect(r.status).toBe(0)
     const out = readFileSync(join(dir, line.output))
@@ -423,40 +435,42 @@ describe('wasm-opt spellings', () => {
     expect(resolveOptions(a.options)).toMatchObject(expected)
   })
 
-  it('--debuginfo keeps names through binaryen; without it -O drops them', () => {
-    expect(run(['in.wat', '-o', 'g.wasm', '-O1', '--debuginfo']).status).toBe(0)
+  it('--debuginfo keeps names through binaryen; without it -O drops them', async () => {
+    expect((await exec(['in.wat', '-o', 'g.wasm', '-O1', '--debuginfo'])).status).toBe(0)
     expect(customs('g.wasm')).toContain('name')
-    expect(run(['in.wat', '-o', 'nog.wasm', '-O1']).status).toBe(0)
+    expect((await exec(['in.wat', '-o', 'nog.wasm', '-O1'])).status).toBe(0)
     expect(customs('nog.wasm')).not.toContain('name')
   })
 
-  it('--strip-dwarf drops DWARF and keeps names; --strip-debug drops both; the metadata stays', () => {
-    expect(run(['dwarf.wasm', '-o', 'kept.wasm', '-q']).status).toBe(0)
+  it('--strip-dwarf drops DWARF and keeps names; --strip-debug drops both; the metadata stays', async () => {
+    expect((await exec(['dwarf.wasm', '-o', 'kept.wasm', '-q'])).status).toBe(0)
     expect(customs('kept.wasm')).toEqual(expect.arrayContaining(['.debug_info', 'name', METADATA_SECTION]))
-    expect(run(['dwarf.wasm', '-o', 'nodwarf.wasm', '--strip-dwarf', '-g']).status).toBe(0)
+    expect((await exec(['dwarf.wasm', '-o', 'nodwarf.wasm', '--strip-dwarf', '-g'])).status).toBe(0)
     expect(customs('nodwarf.wasm')).not.toContain('.debug_info')
     expect(customs('nodwarf.wasm')).toEqual(expect.arrayContaining(['name', METADATA_SECTION]))
     // (With -g, binaryen writes its own function names again, as wasm-opt does.)
-    expect(run(['dwarf.wasm', '-o', 'nodebug.wasm', '--strip-debug']).status).toBe(0)
+    expect((await exec(['dwarf.wasm', '-o', 'nodebug.wasm', '--strip-debug'])).status).toBe(0)
     expect(customs('nodebug.wasm')).not.toContain('.debug_info')
     expect(customs('nodebug.wasm')).not.toContain('name')
     expect(customs('nodebug.wasm')).toContain(METADATA_SECTION)
   })
 
-  it('binaryen passes run on the input before --asyncify and on the output after it', () => {
+  it('binaryen passes run on the input before --asyncify and on the output after it', async () => {
     // --remove-imports replaces calls to imports with nothing: first, nothing is left to suspend.
-    const before = run(['in.wat', '-o', 'ri1.wasm', '--remove-imports', '--asyncify'])
+    const before = await exec(['in.wat', '-o', 'ri1.wasm', '--remove-imports', '--asyncify'])
     expect(before.stderr).toMatch(/ 0 functions instrumented/)
-    const after = run(['in.wat', '-o', 'ri2.wasm', '--asyncify', '--remove-imports'])
+    const after = await exec(['in.wat', '-o', 'ri2.wasm', '--asyncify', '--remove-imports'])
     expect(after.stderr).toMatch(/ 1 functions instrumented/)
     expect(decode(readFileSync(join(work, 'ri2.wasm'))).imports).toEqual([])
     // Without --asyncify on the line, passes run after the rewrite.
-    expect(run(['in.wat', '-o', 'ri3.wasm', '--remove-imports']).stderr).toMatch(/ 1 functions instrumented/)
+    expect((await exec(['in.wat', '-o', 'ri3.wasm', '--remove-imports'])).stderr).toMatch(
+      / 1 functions instrumented/,
+    )
   })
 
-  it('--converge, --mvp-features, --detect-features and -q are accepted', () => {
-    const once = run(['in.wat', '-o', 'once.wasm', '-Oz'])
-    const conv = run([
+  it('--converge, --mvp-features, --detect-features and -q are accepted', async () => {
+    const once = await exec(['in.wat', '-o', 'once.wasm', '-Oz'])
+    const conv = await exec([
       'in.wat',
       '-o',
       'conv.wasm',
@@ -470,17 +484,17 @@ describe('wasm-opt spellings', () => {
       readFileSync(join(work, 'once.wasm')).length,
     )
     expect(once.stderr).not.toBe('')
-    const quiet = run(['in.wat', '-o', 'q.wasm', '-q', '-iit'])
+    const quiet = await exec(['in.wat', '-o', 'q.wasm', '-q', '-iit'])
     expect(quiet.status).toBe(0)
     expect(quiet.stderr).toBe('')
     // Without -q, the flag binaryen.js cannot honour is named.
-    expect(run(['in.wat', '-o', 'q.wasm', '--ignore-implicit-traps']).stderr).toMatch(
+    expect((await exec(['in.wat', '-o', 'q.wasm', '--ignore-implicit-traps'])).stderr).toMatch(
       /warning: --ignore-implicit-traps is ignored/,
     )
   })
 
-  it('prints its version', () => {
-    const r = run(['--version'])
+  it('prints its version', async () => {
+    const r = await exec(['--version'])
     expect(r.status).toBe(0)
     expect(r.stdout).toMatch(/^wasm-asyncify \d+\.\d+\.\d+/)
   })
