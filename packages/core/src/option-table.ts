@@ -53,6 +53,8 @@ export interface OptionSpec<In, Out> {
   readonly cli: readonly Spelling<In>[]
   /** wasm-opt's spellings of the same thing, where they differ from ours. */
   readonly wasmOpt: {
+    /** Our spellings are wasm-opt's (`-O2`, `--converge`, ...). */
+    readonly same: boolean
     readonly flags: readonly Spelling<In>[]
     /** Names after `--pass-arg=`, e.g. `asyncify-imports` (value after `@`). */
     readonly passArgs: readonly string[]
@@ -87,7 +89,10 @@ export interface OptionDoc {
   type: string
   default: string
   cli: string[]
+  /** wasm-opt's spellings where they differ from ours. */
   wasmOpt: string[]
+  /** Ours are wasm-opt's. */
+  sameAsWasmOpt: boolean
   doc: string
 }
 
@@ -99,7 +104,7 @@ interface Common<In> {
   /** Our spellings; by default `--kebab-name` (a flag for booleans, `--name <arg>` otherwise). */
   cli?: readonly Spelling<In>[]
   /** wasm-opt flags (when they differ from ours) and asyncify pass arguments. */
-  wasmOpt?: { flags?: readonly Spelling<In>[]; passArgs?: readonly string[] }
+  wasmOpt?: { same?: boolean; flags?: readonly Spelling<In>[]; passArgs?: readonly string[] }
 }
 
 type Default<Out> = Out | ((resolved: Resolved) => Out)
@@ -124,7 +129,11 @@ function row<In, Out>(
     doc: base.doc,
     // An empty `cli` marks a row the command line does not set; `arg` null marks a boolean flag.
     cli: base.cli ?? [arg === null ? ({ flag: '', value: true } as Spelling<In>) : { flag: '', arg }],
-    wasmOpt: { flags: base.wasmOpt?.flags ?? [], passArgs: base.wasmOpt?.passArgs ?? [] },
+    wasmOpt: {
+      same: base.wasmOpt?.same ?? false,
+      flags: base.wasmOpt?.flags ?? [],
+      passArgs: base.wasmOpt?.passArgs ?? [],
+    },
     merge: spec.merge ?? lastWins,
   }
 }
@@ -473,6 +482,7 @@ export class OptionSet<R extends OptionRows> {
             s.kind === 'boolean' ? `--pass-arg=${p}` : `--pass-arg=${p}@${argOf(s)}`,
           ),
         ],
+        sameAsWasmOpt: s.wasmOpt.same,
         doc: s.doc,
       }))
   }
@@ -515,7 +525,7 @@ export class OptionSet<R extends OptionRows> {
     ]
     for (const d of this.docs())
       lines.push(
-        `| \`${d.name}\` | \`${cell(d.type)}\` | ${cell(d.default)} | ${code(d.cli)} | ${code(d.wasmOpt)} | ${cell(d.doc)} |`,
+        `| \`${d.name}\` | \`${cell(d.type)}\` | ${cell(d.default)} | ${code(d.cli)} | ${d.sameAsWasmOpt ? 'same' : code(d.wasmOpt)} | ${cell(d.doc)} |`,
       )
     return lines.join('\n')
   }

@@ -45,6 +45,7 @@ function assumption(long: string, short: string, doc: string) {
       { flag: `--${long}`, value: true },
       { flag: short, value: true },
     ],
+    wasmOpt: { same: true },
   })
 }
 
@@ -111,12 +112,14 @@ const ROWS = {
     default: 'translate',
   }),
   optimize: choice({
+    wasmOpt: { same: true },
     doc: "run binaryen's optimizer on the output at this level (0: not at all)",
     values: OPTIMIZE_LEVELS,
     default: 0,
     cli: O_FLAGS,
   }),
   optimizeLevel: integer({
+    wasmOpt: { same: true },
     doc: "binaryen's optimize level when it optimizes or runs passes (set by `optimize`)",
     min: 0,
     max: 4,
@@ -128,6 +131,7 @@ const ROWS = {
     ],
   }),
   shrinkLevel: integer({
+    wasmOpt: { same: true },
     doc: "binaryen's shrink level likewise (set by `optimize`: 1 for `s`, 2 for `z`)",
     min: 0,
     max: 2,
@@ -139,6 +143,7 @@ const ROWS = {
     ],
   }),
   converge: boolean({
+    wasmOpt: { same: true },
     doc: 'optimize again while the output keeps getting smaller',
     cli: [
       { flag: '--converge', value: true },
@@ -146,6 +151,7 @@ const ROWS = {
     ],
   }),
   debugInfo: boolean({
+    wasmOpt: { same: true },
     doc: 'keep the name section when binaryen rewrites the output (otherwise it drops names)',
     cli: [
       { flag: '-g', value: true },
@@ -166,6 +172,7 @@ const ROWS = {
   fastMath: assumption('fast-math', '-ffm', 'optimize floats ignoring NaN and rounding corner cases'),
   closedWorld: assumption('closed-world', '-cw', 'optimize assuming the outside does not inspect GC data'),
   alwaysInlineMaxSize: integer({
+    wasmOpt: { same: true },
     doc: 'functions up to this size are always inlined',
     min: 0,
     max: 0x7fffffff,
@@ -177,6 +184,7 @@ const ROWS = {
     ],
   }),
   flexibleInlineMaxSize: integer({
+    wasmOpt: { same: true },
     doc: 'functions up to this size are inlined when lightweight (-O3)',
     min: 0,
     max: 0x7fffffff,
@@ -188,6 +196,7 @@ const ROWS = {
     ],
   }),
   oneCallerInlineMaxSize: integer({
+    wasmOpt: { same: true },
     doc: 'functions with one caller up to this size are inlined (-1: any size)',
     min: -1,
     max: 0x7fffffff,
@@ -199,6 +208,7 @@ const ROWS = {
     ],
   }),
   inlineFunctionsWithLoops: boolean({
+    wasmOpt: { same: true },
     doc: 'allow inlining functions that contain loops',
     cli: [
       { flag: '--inline-functions-with-loops', value: true },
@@ -206,6 +216,7 @@ const ROWS = {
     ],
   }),
   skipPasses: nameList({
+    wasmOpt: { same: true },
     doc: 'binaryen passes the optimizer skips',
     arg: '<pass>',
     cli: [
@@ -214,6 +225,7 @@ const ROWS = {
     ],
   }),
   passArgs: keyValues({
+    wasmOpt: { same: true },
     doc: "arguments for binaryen's passes (`KEY@VALUE`; `asyncify-*` ones set the options above)",
     cli: [
       { flag: '--pass-arg', arg: '<key@value>' },
