@@ -16,6 +16,7 @@ import {
   integer,
   keyValues,
   nameList,
+  type OptionSpec,
   type ResolvedOf,
   type Spelling,
   text,
@@ -37,16 +38,69 @@ const O_FLAGS: Spelling<OptimizeLevel>[] = [
   { flag: '-O', value: 's', resets: ['optimizeLevel', 'shrinkLevel'] },
 ]
 
-/** A binaryen global optimizer setting (`--low-memory-unused` and friends): wasm-opt's spelling is ours. */
-function assumption(long: string, short: string, doc: string) {
-  return boolean({
-    doc,
-    cli: [
-      { flag: `--${long}`, value: true },
+/** Boolean rows spelled as in wasm-opt: name → [long flag, short flag, doc]. */
+function wasmOptBooleans<K extends string>(
+  defs: Record<K, readonly [string, string, string]>,
+): Record<K, OptionSpec<boolean, boolean>> {
+  const rows = {} as Record<K, OptionSpec<boolean, boolean>>
+  for (const [name, [long, short, doc]] of Object.entries(defs) as [K, readonly [string, string, string]][]) {
+    const cli = [
+      { flag: long, value: true },
       { flag: short, value: true },
+    ]
+    rows[name] = boolean({ doc, cli, wasmOpt: { same: true } })
+  }
+  return rows
+}
+
+/** The same for a flag taking an argument. */
+function sameArgs(
+  long: string,
+  short: string,
+  arg: string,
+): { cli: Spelling<never>[]; wasmOpt: { same: true } } {
+  return {
+    cli: [
+      { flag: long, arg },
+      { flag: short, arg },
     ],
     wasmOpt: { same: true },
+  }
+}
+
+/** binaryen's optimize or shrink level: `optimize` implies it unless it is given. */
+function level(of: 'optimizeLevel' | 'shrinkLevel', max: number, long: string, short: string, doc: string) {
+  return integer({
+    doc,
+    min: 0,
+    max,
+    default: r => levelsOf(r.optimize as OptimizeLevel)[of],
+    defaultDoc: 'from `optimize`',
+    ...sameArgs(long, short, `<0-${max}>`),
   })
+}
+
+/** One of binaryen's inlining limits; unset, binaryen's own default applies. */
+function inlineLimit(long: string, short: string, doc: string, min = 0) {
+  return integer({
+    doc,
+    min,
+    max: 0x7fffffff,
+    default: null,
+    defaultDoc: "binaryen's",
+    ...sameArgs(long, short, '<n>'),
+  })
+}
+
+/** Rows named after asyncify pass arguments: name → [pass arguments, doc]; our spelling `--kebab-name`. */
+function asyncifyRows<K extends string, S>(
+  kind: (base: { doc: string; wasmOpt: { passArgs: string[] } }) => S,
+  defs: Record<K, readonly [string[], string]>,
+): Record<K, S> {
+  const rows = {} as Record<K, S>
+  for (const [name, [passArgs, doc]] of Object.entries(defs) as [K, readonly [string[], string]][])
+    rows[name] = kind({ doc, wasmOpt: { passArgs } })
+  return rows
 }
 
 const ROWS = {
@@ -61,43 +115,38 @@ const ROWS = {
     defaultDoc: 'every import',
     wasmOpt: { passArgs: ['asyncify-imports'] },
   }),
-  ignoreIndirect: boolean({
-    doc: 'no indirect call may suspend',
-    wasmOpt: { passArgs: ['asyncify-ignore-indirect'] },
+  ...asyncifyRows(boolean, {
+    ignoreIndirect: [['asyncify-ignore-indirect'], 'no indirect call may suspend'],
+    asserts: [
+      ['asyncify-asserts'],
+      'trap when an uninstrumented function sees the state change across a call',
+    ],
+    propagateAddList: [['asyncify-propagate-addlist'], 'instrument the callers of add-listed functions too'],
+    relocatable: [
+      ['asyncify-relocatable'],
+      'import `__asyncify_state` and `__asyncify_data` from `env` instead of defining them',
+    ],
+    exportGlobals: [['asyncify-export-globals'], 'export `__asyncify_state` and `__asyncify_data`'],
+    inSecondaryMemory: [
+      ['asyncify-in-secondary-memory'],
+      'keep the asyncify data in a memory of its own (exported as `asyncify_memory`)',
+    ],
   }),
-  asserts: boolean({
-    doc: 'trap when an uninstrumented function sees the state change across a call',
-    wasmOpt: { passArgs: ['asyncify-asserts'] },
-  }),
-  onlyList: nameList({
-    doc: 'instrument only these functions (names, `*` wildcards, `@file`)',
-    wasmOpt: { passArgs: ['asyncify-onlylist', 'asyncify-whitelist'] },
-  }),
-  addList: nameList({ doc: 'also instrument these functions', wasmOpt: { passArgs: ['asyncify-addlist'] } }),
-  removeList: nameList({
-    doc: 'never instrument these functions; calls to them never suspend',
-    wasmOpt: { passArgs: ['asyncify-removelist', 'asyncify-blacklist'] },
-  }),
-  propagateAddList: boolean({
-    doc: 'instrument the callers of add-listed functions too',
-    wasmOpt: { passArgs: ['asyncify-propagate-addlist'] },
-  }),
-  relocatable: boolean({
-    doc: 'import `__asyncify_state` and `__asyncify_data` from `env` instead of defining them',
-    wasmOpt: { passArgs: ['asyncify-relocatable'] },
+  ...asyncifyRows(nameList, {
+    onlyList: [
+      ['asyncify-onlylist', 'asyncify-whitelist'],
+      'instrument only these functions (names, `*` wildcards, `@file`)',
+    ],
+    addList: [['asyncify-addlist'], 'also instrument these functions'],
+    removeList: [
+      ['asyncify-removelist', 'asyncify-blacklist'],
+      'never instrument these functions; calls to them never suspend',
+    ],
   }),
   memory: text({
     doc: 'export name of the memory holding the asyncify data (needed with several memories)',
     arg: '<export name>',
     wasmOpt: { passArgs: ['asyncify-memory'] },
-  }),
-  exportGlobals: boolean({
-    doc: 'export `__asyncify_state` and `__asyncify_data`',
-    wasmOpt: { passArgs: ['asyncify-export-globals'] },
-  }),
-  inSecondaryMemory: boolean({
-    doc: 'keep the asyncify data in a memory of its own (exported as `asyncify_memory`)',
-    wasmOpt: { passArgs: ['asyncify-in-secondary-memory'] },
   }),
   secondaryMemorySize: integer({
     doc: 'pages of that memory',
@@ -118,119 +167,61 @@ const ROWS = {
     default: 0,
     cli: O_FLAGS,
   }),
-  optimizeLevel: integer({
-    wasmOpt: { same: true },
-    doc: "binaryen's optimize level when it optimizes or runs passes (set by `optimize`)",
-    min: 0,
-    max: 4,
-    default: r => levelsOf(r.optimize as OptimizeLevel).optimizeLevel,
-    defaultDoc: 'from `optimize`',
-    cli: [
-      { flag: '--optimize-level', arg: '<0-4>' },
-      { flag: '-ol', arg: '<0-4>' },
-    ],
-  }),
-  shrinkLevel: integer({
-    wasmOpt: { same: true },
-    doc: "binaryen's shrink level likewise (set by `optimize`: 1 for `s`, 2 for `z`)",
-    min: 0,
-    max: 2,
-    default: r => levelsOf(r.optimize as OptimizeLevel).shrinkLevel,
-    defaultDoc: 'from `optimize`',
-    cli: [
-      { flag: '--shrink-level', arg: '<0-2>' },
-      { flag: '-s', arg: '<0-2>' },
-    ],
-  }),
-  converge: boolean({
-    wasmOpt: { same: true },
-    doc: 'optimize again while the output keeps getting smaller',
-    cli: [
-      { flag: '--converge', value: true },
-      { flag: '-c', value: true },
-    ],
-  }),
-  debugInfo: boolean({
-    wasmOpt: { same: true },
-    doc: 'keep the name section when binaryen rewrites the output (otherwise it drops names)',
-    cli: [
-      { flag: '-g', value: true },
-      { flag: '--debuginfo', value: true },
-    ],
-  }),
-  lowMemoryUnused: assumption(
-    'low-memory-unused',
-    '-lmu',
-    'optimize assuming the low 1K of memory is unused',
+  optimizeLevel: level(
+    'optimizeLevel',
+    4,
+    '--optimize-level',
+    '-ol',
+    "binaryen's optimize level when it optimizes or runs passes (set by `optimize`)",
   ),
-  zeroFilledMemory: assumption(
-    'zero-filled-memory',
-    '-uim',
-    'optimize assuming an imported memory starts zeroed',
+  shrinkLevel: level(
+    'shrinkLevel',
+    2,
+    '--shrink-level',
+    '-s',
+    "binaryen's shrink level likewise (set by `optimize`: 1 for `s`, 2 for `z`)",
   ),
-  trapsNeverHappen: assumption('traps-never-happen', '-tnh', 'optimize assuming no trap is ever reached'),
-  fastMath: assumption('fast-math', '-ffm', 'optimize floats ignoring NaN and rounding corner cases'),
-  closedWorld: assumption('closed-world', '-cw', 'optimize assuming the outside does not inspect GC data'),
-  alwaysInlineMaxSize: integer({
-    wasmOpt: { same: true },
-    doc: 'functions up to this size are always inlined',
-    min: 0,
-    max: 0x7fffffff,
-    default: null,
-    defaultDoc: "binaryen's",
-    cli: [
-      { flag: '--always-inline-max-function-size', arg: '<n>' },
-      { flag: '-aimfs', arg: '<n>' },
+  ...wasmOptBooleans({
+    converge: ['--converge', '-c', 'optimize again while the output keeps getting smaller'],
+    debugInfo: [
+      '-g',
+      '--debuginfo',
+      'keep the name section when binaryen rewrites the output (otherwise it drops names)',
+    ],
+    lowMemoryUnused: ['--low-memory-unused', '-lmu', 'optimize assuming the low 1K of memory is unused'],
+    zeroFilledMemory: ['--zero-filled-memory', '-uim', 'optimize assuming an imported memory starts zeroed'],
+    trapsNeverHappen: ['--traps-never-happen', '-tnh', 'optimize assuming no trap is ever reached'],
+    fastMath: ['--fast-math', '-ffm', 'optimize floats ignoring NaN and rounding corner cases'],
+    closedWorld: ['--closed-world', '-cw', 'optimize assuming the outside does not inspect GC data'],
+    inlineFunctionsWithLoops: [
+      '--inline-functions-with-loops',
+      '-ifwl',
+      'allow inlining functions that contain loops',
     ],
   }),
-  flexibleInlineMaxSize: integer({
-    wasmOpt: { same: true },
-    doc: 'functions up to this size are inlined when lightweight (-O3)',
-    min: 0,
-    max: 0x7fffffff,
-    default: null,
-    defaultDoc: "binaryen's",
-    cli: [
-      { flag: '--flexible-inline-max-function-size', arg: '<n>' },
-      { flag: '-fimfs', arg: '<n>' },
-    ],
-  }),
-  oneCallerInlineMaxSize: integer({
-    wasmOpt: { same: true },
-    doc: 'functions with one caller up to this size are inlined (-1: any size)',
-    min: -1,
-    max: 0x7fffffff,
-    default: null,
-    defaultDoc: "binaryen's",
-    cli: [
-      { flag: '--one-caller-inline-max-function-size', arg: '<n>' },
-      { flag: '-ocimfs', arg: '<n>' },
-    ],
-  }),
-  inlineFunctionsWithLoops: boolean({
-    wasmOpt: { same: true },
-    doc: 'allow inlining functions that contain loops',
-    cli: [
-      { flag: '--inline-functions-with-loops', value: true },
-      { flag: '-ifwl', value: true },
-    ],
-  }),
+  alwaysInlineMaxSize: inlineLimit(
+    '--always-inline-max-function-size',
+    '-aimfs',
+    'functions up to this size are always inlined',
+  ),
+  flexibleInlineMaxSize: inlineLimit(
+    '--flexible-inline-max-function-size',
+    '-fimfs',
+    'functions up to this size are inlined when lightweight (-O3)',
+  ),
+  oneCallerInlineMaxSize: inlineLimit(
+    '--one-caller-inline-max-function-size',
+    '-ocimfs',
+    'functions with one caller up to this size are inlined (-1: any size)',
+    -1,
+  ),
   skipPasses: nameList({
-    wasmOpt: { same: true },
     doc: 'binaryen passes the optimizer skips',
-    arg: '<pass>',
-    cli: [
-      { flag: '--skip-pass', arg: '<pass>' },
-      { flag: '-sp', arg: '<pass>' },
-    ],
+    ...sameArgs('--skip-pass', '-sp', '<pass>'),
   }),
   passArgs: keyValues({
-    wasmOpt: { same: true },
     doc: "arguments for binaryen's passes (`KEY@VALUE`; `asyncify-*` ones set the options above)",
-    cli: [
-      { flag: '--pass-arg', arg: '<key@value>' },
-      { flag: '-pa', arg: '<key@value>' },
-    ],
+    ...sameArgs('--pass-arg', '-pa', '<key@value>'),
   }),
 }
 
