@@ -127,7 +127,8 @@ function row<In, Out>(
   return {
     ...spec,
     doc: base.doc,
-    // An empty `cli` marks a row the command line does not set; `arg` null marks a boolean flag.
+    // By default one spelling with flag '' — the `OptionSet` holding the row makes it `--kebab-name`, as
+    // only it knows the name; `cli: []` keeps a row off the command line. `arg` null: a boolean flag.
     cli: base.cli ?? [arg === null ? ({ flag: '', value: true } as Spelling<In>) : { flag: '', arg }],
     wasmOpt: {
       same: base.wasmOpt?.same ?? false,
@@ -396,7 +397,7 @@ export class OptionSet<R extends OptionRows> {
     if (typeof given !== 'object' || given === null)
       throw new AsyncifyOptionError('options', 'expected an object')
     for (const key of Object.keys(given)) {
-      if (key in this.rows) continue
+      if (Object.hasOwn(this.rows, key)) continue
       const near = closest(key, this.names)
       throw new AsyncifyOptionError(
         key,
@@ -454,7 +455,7 @@ export class OptionSet<R extends OptionRows> {
   fromText(values: Readonly<Record<string, string>>): InputOf<R> {
     const out: Record<string, unknown> = {}
     for (const [name, t] of Object.entries(values)) {
-      const spec = this.rows[name]
+      const spec = Object.hasOwn(this.rows, name) ? this.rows[name] : undefined
       if (spec === undefined) {
         const near = closest(name, this.names)
         throw new AsyncifyOptionError(

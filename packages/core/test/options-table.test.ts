@@ -4,11 +4,20 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+// What the plugin will use, from the package entry.
+import {
+  ASYNCIFY_OPTIONS,
+  AsyncifyOptionError,
+  type AsyncifyOptions,
+  choice,
+  type InputOf,
+  nameList,
+  type ResolvedOf,
+  resolveOptions,
+  text,
+} from '@unplugin-asyncify/core'
 import { describe, expect, expectTypeOf, it } from 'vitest'
 import { CLI_OPTIONS, USAGE } from '../src/cli-args.js'
-import { AsyncifyOptionError } from '../src/errors.js'
-import { choice, type InputOf, nameList, type ResolvedOf, text } from '../src/option-table.js'
-import { ASYNCIFY_OPTIONS, type AsyncifyOptions, resolveOptions } from '../src/options.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 
@@ -57,6 +66,7 @@ describe('the core table', () => {
   it.each([
     [{ import: ['env.sleep'] }, /^option import: unknown option \(did you mean imports\?\)$/],
     [{ frobnicate: 1 }, /^option frobnicate: unknown option \(known: cwd, ignoreImports, imports, /],
+    [{ toString: 1 }, /^option toString: unknown option/],
     [{ asserts: 'yes' }, /^option asserts: expected true or false, got 'yes'$/],
     [{ optimize: 5 }, /^option optimize: expected one of 0, 1, 2, 3, 4, 's', 'z', got 5$/],
     [{ optimizeLevel: 9 }, /^option optimizeLevel: expected an integer from 0 to 4, got 9$/],
@@ -142,6 +152,7 @@ describe('a table extended with rows of its own', () => {
     expect(given).toEqual({ imports: 'env.sleep', optimize: 'z', mode: 'jspi', ignoreIndirect: true })
     expect(PLUGIN_OPTIONS.resolve(given).shrinkLevel).toBe(2)
     expect(() => PLUGIN_OPTIONS.fromText({ optimize: '9' })).toThrow(/^option optimize: expected one of/)
+    expect(() => PLUGIN_OPTIONS.fromText({ constructor: 'x' })).toThrow(/^option constructor: unknown option/)
     expect(() => PLUGIN_OPTIONS.fromText({ mod: 'jspi' })).toThrow(
       /option mod: unknown option \(did you mean mode\?\)/,
     )
