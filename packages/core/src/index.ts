@@ -1,26 +1,7 @@
 export { type AsyncifyReport, type AsyncifyResult, asyncify, type InstrumentedFunction } from './asyncify.js'
 export { AsyncifyError, AsyncifyOptionError } from './errors.js'
-export {
-  type AnySpec,
-  boolean,
-  type Check,
-  choice,
-  closest,
-  defineOptions,
-  directory,
-  type InputOf,
-  integer,
-  keyValues,
-  nameList,
-  type OptionDoc,
-  type OptionKind,
-  type OptionRows,
-  OptionSet,
-  type OptionSpec,
-  type ResolvedOf,
-  type Spelling,
-  text,
-} from './option-table.js'
+// The option table's machinery, for tables that extend ASYNCIFY_OPTIONS (the bundler plugin's).
+export * from './option-table.js'
 export {
   ASYNCIFY_OPTIONS,
   type AsyncifyOptionRows,
