@@ -1,6 +1,10 @@
-/** Module bytes → module IR. Bodies stay as bytes in lazy mode and are lifted on demand. */
+/**
+ * Module bytes → module IR. Sections are checked for order, size and index bounds as they are read;
+ * bodies stay as bytes in lazy mode (the default) and are lifted on demand (`liftFunction`). A section
+ * with non-shortest encodings keeps its raw bytes for `encode` (originals.ts).
+ */
 import { type BodyContext, decodeConstExpr, decodeFuncBody } from './decode-body.js'
-import { canonicalSection } from './encode-module.js'
+import { canonicalSection } from './encode-section.js'
 import { WasmDecodeError } from './errors.js'
 import type {
   DataSegment,
@@ -14,9 +18,11 @@ import type {
   Table,
 } from './ir.js'
 import { emptyModule } from './ir.js'
+import { countImports, funcTypeAt, memoriesIs64 } from './module-info.js'
+import { rememberOriginal } from './originals.js'
 import { Reader } from './reader.js'
 import { readLimits, readRefType, readSubType, readValType } from './type-codec.js'
-import { type FuncType, funcref } from './types.js'
+import { funcref } from './types.js'
 
 export interface DecodeOptions {
   /** `lazy` (default) keeps function bodies as bytes; `eager` lifts every body into IR. */
@@ -61,17 +67,9 @@ const EXTERN_KINDS: ExternKind[] = ['func', 'table', 'memory', 'global', 'tag']
 
 const MAGIC = [0x00, 0x61, 0x73, 0x6d]
 
-export function countImports(module: Module, kind: ExternKind): number {
-  let n = 0
-  for (const imp of module.imports) if (imp.desc.kind === kind) n++
-  return n
-}
-
 /** Everything body decoding needs, computed from the module's declarations. */
 export function bodyContext(module: Module): BodyContext {
-  const memIs64: boolean[] = []
-  for (const imp of module.imports) if (imp.desc.kind === 'memory') memIs64.push(imp.desc.memory.limits.is64)
-  for (const m of module.memories) memIs64.push(m.limits.is64)
+  const memIs64 = memoriesIs64(module)
   return {
     types: module.types,
     funcCount: countImports(module, 'func') + module.funcs.length,
@@ -82,12 +80,6 @@ export function bodyContext(module: Module): BodyContext {
     dataCount: module.hasDataCount ? module.datas.length : null,
     memIs64,
   }
-}
-
-export function funcTypeAt(module: Module, typeIndex: number): FuncType {
-  const t = module.types[typeIndex]?.composite
-  if (t === undefined || t.kind !== 'func') throw new Error(`type ${typeIndex} is not a function type`)
-  return t
 }
 
 export function decode(bytes: Uint8Array, options: DecodeOptions = {}): Module {
@@ -242,9 +234,8 @@ export function decode(bytes: Uint8Array, options: DecodeOptions = {}): Module {
     if (r.pos !== end) r.fail(`section ${name} has ${end - r.pos} unread bytes at its end`)
     r.end = outer
     if (r.nonCanonical && !(id === 10 && eager)) {
-      const raw = bytes.subarray(start, end)
       const canonical = canonicalSection(m, id)
-      if (canonical !== null && !sameBytes(raw, canonical)) m.originals.set(id, { raw, canonical })
+      if (canonical !== null) rememberOriginal(m, id, bytes.subarray(start, end), canonical)
     }
   }
   r.section = undefined
@@ -254,12 +245,6 @@ export function decode(bytes: Uint8Array, options: DecodeOptions = {}): Module {
     prepareFuncs(m, declaredFuncTypes)
   }
   return m
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
-  return true
 }
 
 /** Creates the defined-function entries once their types are known (before elements refer to them). */
