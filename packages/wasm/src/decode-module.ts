@@ -1,12 +1,15 @@
 /**
  * Module bytes → module IR. Sections are checked for order, size and index bounds as they are read;
- * bodies stay as bytes in lazy mode (the default) and are lifted on demand (`liftFunction`). A section
- * with non-shortest encodings keeps its raw bytes for `encode` (originals.ts).
+ * bodies stay as bytes in lazy mode (the default) and are lifted on demand (`liftFunction`). What the IR
+ * does not capture of the input's encoding is recorded so that `encode` reproduces it: the width of
+ * padded size fields (`Module.sizeWidths`) and, for a section with other non-shortest encodings, its raw
+ * bytes (originals.ts).
  */
 import { type BodyContext, decodeConstExpr, decodeFuncBody } from './decode-body.js'
 import { canonicalSection } from './encode-section.js'
 import { WasmDecodeError } from './errors.js'
 import type {
+  CustomSection,
   DataSegment,
   ElemSegment,
   Export,
@@ -23,6 +26,7 @@ import { rememberOriginal } from './originals.js'
 import { Reader } from './reader.js'
 import { readLimits, readRefType, readSubType, readValType } from './type-codec.js'
 import { funcref } from './types.js'
+import { u32Width } from './writer.js'
 
 export interface DecodeOptions {
   /** `lazy` (default) keeps function bodies as bytes; `eager` lifts every body into IR. */
@@ -117,6 +121,7 @@ export function decode(bytes: Uint8Array, options: DecodeOptions = {}): Module {
     const id = r.u8()
     const size = r.u32()
     const start = r.pos
+    const sizeWidth = paddedWidth(size, start - headerAt - 1)
     if (size > r.end - start) r.fail(`section size ${size} runs past the end of the module`, headerAt)
     const end = start + size
     const name = SECTION_NAMES[id]
@@ -127,7 +132,9 @@ export function decode(bytes: Uint8Array, options: DecodeOptions = {}): Module {
       sr.section = 'custom'
       const cname = sr.name()
       r.section = `custom:${cname}`
-      m.customs.push({ name: cname, data: bytes.subarray(sr.pos, end), after: lastId })
+      const custom: CustomSection = { name: cname, data: bytes.subarray(sr.pos, end), after: lastId }
+      if (sizeWidth !== undefined) custom.sizeWidth = sizeWidth
+      m.customs.push(custom)
       r.pos = end
       continue
     }
@@ -135,6 +142,7 @@ export function decode(bytes: Uint8Array, options: DecodeOptions = {}): Module {
     if (rank <= lastRank) r.fail(`section ${name} is out of order or repeated`, headerAt)
     lastRank = rank
     lastId = id
+    if (sizeWidth !== undefined) m.sizeWidths.set(id, sizeWidth)
     const outer = r.end
     r.end = end
     r.nonCanonical = false
@@ -245,6 +253,11 @@ export function decode(bytes: Uint8Array, options: DecodeOptions = {}): Module {
     prepareFuncs(m, declaredFuncTypes)
   }
   return m
+}
+
+/** The width of a size field that took `width` bytes, if that is more than `size` needs. */
+function paddedWidth(size: number, width: number): number | undefined {
+  return width > 1 && width > u32Width(size) ? width : undefined
 }
 
 /** Creates the defined-function entries once their types are known (before elements refer to them). */
@@ -431,10 +444,15 @@ function readCodeSection(r: Reader, m: Module, ctx: BodyContext, eager: boolean)
   const importedFuncs = countImports(m, 'func')
   for (let i = 0; i < n; i++) {
     const sa = r.pos
+    // A padded body size is kept as the function's sizeWidth, not as a reason to keep the section's bytes.
+    const nonCanonical = r.nonCanonical
     const size = r.u32()
+    r.nonCanonical = nonCanonical
     if (size > r.end - r.pos) r.fail(`function body size ${size} runs past the end of the section`, sa)
     const func = m.funcs[i] as Func
     func.rawOffset = r.pos
+    const sizeWidth = paddedWidth(size, r.pos - sa)
+    if (sizeWidth !== undefined) func.sizeWidth = sizeWidth
     if (eager) {
       const br = new Reader(r.bytes, r.pos, r.pos + size)
       br.section = 'code'

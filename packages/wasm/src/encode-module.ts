@@ -1,7 +1,8 @@
 /**
  * Module IR → bytes: the header, the known sections in their required order (each written by
  * encode-section.ts) and the custom sections where they stood. Lazy bodies are copied verbatim; a
- * section whose input bytes the IR does not reproduce keeps them while it is unchanged (originals.ts).
+ * section whose input bytes the IR does not reproduce keeps them while it is unchanged (originals.ts);
+ * every size field is written at least as wide as the input had it (`Module.sizeWidths`).
  */
 
 import { canonicalSection } from './encode-section.js'
@@ -24,9 +25,7 @@ export function encode(m: Module): Uint8Array<ArrayBuffer> {
     const content = canonicalSection(m, id)
     if (content !== null) {
       out.u8(id)
-      const data = originalOr(m, id, content)
-      out.u32(data.length)
-      out.bytes(data)
+      out.sizedBytes(originalOr(m, id, content), m.sizeWidths.get(id))
     }
     writeCustoms(out, m, id)
   }
@@ -44,6 +43,6 @@ function writeCustoms(out: Writer, m: Module, after: number): void {
     body.name(c.name)
     body.bytes(data)
     out.u8(0)
-    out.sized(body)
+    out.sized(body, c.sizeWidth)
   }
 }

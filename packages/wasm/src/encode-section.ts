@@ -167,11 +167,9 @@ export function canonicalSection(m: Module, id: number): Uint8Array | null {
         if (f.body !== null) {
           scratch.len = 0
           encodeFuncBody(scratch, f.body, ctx)
-          w.sized(scratch)
-        } else if (f.raw !== null) {
-          w.u32(f.raw.length)
-          w.bytes(f.raw)
-        } else throw new Error('a function has neither a body nor raw bytes')
+          w.sized(scratch, f.sizeWidth)
+        } else if (f.raw !== null) w.sizedBytes(f.raw, f.sizeWidth)
+        else throw new Error('a function has neither a body nor raw bytes')
       }
       break
     }

@@ -4,6 +4,7 @@
  * change its bytes. At decode time such a section is remembered as its raw bytes together with what the
  * IR encoded to then; the encoder writes the raw bytes for as long as the IR still encodes to exactly
  * that, so an untouched module round-trips byte for byte while an edited section is written from the IR.
+ * (Padded size fields are different: the IR records their width, see `Module.sizeWidths`.)
  */
 import type { Module } from './ir.js'
 
