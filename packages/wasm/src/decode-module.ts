@@ -17,11 +17,13 @@ import type {
   Func,
   FuncBody,
   Import,
+  Instr,
   Module,
   Table,
 } from './ir.js'
 import { emptyModule } from './ir.js'
 import { countImports, funcTypeAt, memoriesIs64 } from './module-info.js'
+import { opByName } from './opcodes.js'
 import { rememberOriginal } from './originals.js'
 import { Reader } from './reader.js'
 import { readLimits, readRefType, readSubType, readValType } from './type-codec.js'
@@ -196,7 +198,7 @@ export function decode(bytes: Uint8Array, options: DecodeOptions = {}): Module {
           const c = getCtx()
           // Initializers may read the globals defined before them (extended-const, GC).
           c.globalCount = importedGlobals + m.globals.length
-          m.globals.push({ type, mutable: mut === 1, init: decodeConstExpr(r, c) })
+          m.globals.push({ type, mutable: mut === 1, init: readConstExpr(r, c) })
         }
         break
       }
@@ -260,6 +262,31 @@ function paddedWidth(size: number, width: number): number | undefined {
   return width > 1 && width > u32Width(size) ? width : undefined
 }
 
+const I32_CONST = opByName('i32.const')
+const I64_CONST = opByName('i64.const')
+const END = 0x0b
+
+/**
+ * A constant expression. The usual one, a lone `i32.const`/`i64.const` (Go writes one data segment
+ * per run of non-zero bytes, tens of thousands of them), is read here without setting up the general
+ * decoder; anything else goes to decodeConstExpr, which yields the same IR for these two.
+ */
+function readConstExpr(r: Reader, ctx: BodyContext): Instr[] {
+  const start = r.pos
+  const op = r.bytes[start]
+  if ((op === I32_CONST.code || op === I64_CONST.code) && start < r.end) {
+    r.pos++
+    const instr: Instr =
+      op === I32_CONST.code ? { op: I32_CONST, i32: r.s32() } : { op: I64_CONST, i64: r.s64() }
+    if (r.pos < r.end && r.bytes[r.pos] === END) {
+      r.pos++
+      return [instr]
+    }
+    r.pos = start
+  }
+  return decodeConstExpr(r, ctx)
+}
+
 /** Creates the defined-function entries once their types are known (before elements refer to them). */
 function prepareFuncs(m: Module, types: number[]): void {
   if (m.funcs.length === types.length) return
@@ -300,7 +327,7 @@ function readTable(r: Reader, m: Module, getCtx: () => BodyContext): Table {
     if (r.u8() !== 0) r.fail('malformed table with initializer', at)
     const refType = readRefType(r, m.types.length)
     const { limits } = readLimits(r, 'table')
-    return { refType, limits, init: decodeConstExpr(r, getCtx()) }
+    return { refType, limits, init: readConstExpr(r, getCtx()) }
   }
   const refType = readRefType(r, m.types.length)
   const { limits } = readLimits(r, 'table')
@@ -390,7 +417,7 @@ function readElemSegment(r: Reader, m: Module, ctx: BodyContext): ElemSegment {
       table = r.u32()
       if (table >= ctx.tableCount) r.fail(`element segment table ${table} out of range`, ta)
     } else if (ctx.tableCount === 0) r.fail('active element segment without a table', at)
-    offset = decodeConstExpr(r, ctx)
+    offset = readConstExpr(r, ctx)
   }
   const usesExprs = (flags & 4) !== 0
   let refType = funcref
@@ -404,7 +431,7 @@ function readElemSegment(r: Reader, m: Module, ctx: BodyContext): ElemSegment {
   if (usesExprs) {
     const n = r.count()
     const exprs = new Array(n)
-    for (let i = 0; i < n; i++) exprs[i] = decodeConstExpr(r, ctx)
+    for (let i = 0; i < n; i++) exprs[i] = readConstExpr(r, ctx)
     return { mode, table, offset, refType, funcs: null, exprs, flags }
   }
   const n = r.count()
@@ -430,7 +457,7 @@ function readDataSegment(r: Reader, _m: Module, ctx: BodyContext): DataSegment {
       mem = r.u32()
       if (mem >= ctx.memIs64.length) r.fail(`data segment memory ${mem} out of range`, ma)
     } else if (ctx.memIs64.length === 0) r.fail('active data segment without a memory', at)
-    offset = decodeConstExpr(r, ctx)
+    offset = readConstExpr(r, ctx)
   }
   const len = r.u32()
   return { mode: flags === 1 ? 'passive' : 'active', mem, offset, bytes: r.take(len), flags }

@@ -4,8 +4,9 @@
  * the IR encodes to (see originals.ts), which is why this lives apart from both of them.
  */
 import { encodeConstExpr, encodeFuncBody } from './encode-body.js'
-import type { DataSegment, ElemSegment, ExternKind, Module } from './ir.js'
+import type { DataSegment, ElemSegment, ExternKind, Instr, Module } from './ir.js'
 import { memoriesIs64 } from './module-info.js'
+import { opByName } from './opcodes.js'
 import { writeLimits, writeRefType, writeSubType, writeValType } from './type-codec.js'
 import { Writer } from './writer.js'
 
@@ -26,6 +27,23 @@ function elemFlags(seg: ElemSegment): number {
 function dataFlags(seg: DataSegment): number {
   if (seg.mode === 'passive') return 1
   return seg.mem !== 0 || seg.flags === 2 ? 2 : 0
+}
+
+const I32_CONST = opByName('i32.const')
+const I64_CONST = opByName('i64.const')
+
+/** A constant expression; a lone `i32.const`/`i64.const` (most of them) without the general encoder. */
+function writeConstExpr(w: Writer, expr: Instr[], memIs64: readonly boolean[]): void {
+  const only = expr.length === 1 ? expr[0] : undefined
+  if (only?.op === I32_CONST && only.i32 !== undefined) {
+    w.u8(I32_CONST.code)
+    w.s32(only.i32)
+    w.u8(0x0b)
+  } else if (only?.op === I64_CONST && only.i64 !== undefined) {
+    w.u8(I64_CONST.code)
+    w.s64(only.i64)
+    w.u8(0x0b)
+  } else encodeConstExpr(w, expr, memIs64)
 }
 
 /** The content of section `id` written from the IR, or null when the section is omitted. */
@@ -89,7 +107,7 @@ export function canonicalSection(m: Module, id: number): Uint8Array | null {
         }
         writeRefType(w, t.refType)
         writeLimits(w, t.limits, null)
-        if (t.init !== null) encodeConstExpr(w, t.init, memIs64())
+        if (t.init !== null) writeConstExpr(w, t.init, memIs64())
       }
       break
     case 5:
@@ -112,7 +130,7 @@ export function canonicalSection(m: Module, id: number): Uint8Array | null {
       for (const g of m.globals) {
         writeValType(w, g.type)
         w.u8(g.mutable ? 1 : 0)
-        encodeConstExpr(w, g.init, mem)
+        writeConstExpr(w, g.init, mem)
       }
       break
     }
@@ -138,13 +156,13 @@ export function canonicalSection(m: Module, id: number): Uint8Array | null {
         w.u32(flags)
         if (seg.mode === 'active') {
           if ((flags & 2) !== 0) w.u32(seg.table)
-          encodeConstExpr(w, seg.offset ?? [], mem)
+          writeConstExpr(w, seg.offset ?? [], mem)
         }
         const hasKind = seg.mode !== 'active' || (flags & 2) !== 0
         if (seg.exprs !== null) {
           if (hasKind) writeRefType(w, seg.refType)
           w.u32(seg.exprs.length)
-          for (const e of seg.exprs) encodeConstExpr(w, e, mem)
+          for (const e of seg.exprs) writeConstExpr(w, e, mem)
         } else {
           if (hasKind) w.u8(0)
           const funcs = seg.funcs ?? []
@@ -181,7 +199,7 @@ export function canonicalSection(m: Module, id: number): Uint8Array | null {
         const flags = dataFlags(seg)
         w.u32(flags)
         if (flags === 2) w.u32(seg.mem)
-        if (flags !== 1) encodeConstExpr(w, seg.offset ?? [], mem)
+        if (flags !== 1) writeConstExpr(w, seg.offset ?? [], mem)
         w.u32(seg.bytes.length)
         w.bytes(seg.bytes)
       }

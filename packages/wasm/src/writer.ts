@@ -71,6 +71,11 @@ export class Writer {
   }
 
   s64(v: bigint): void {
+    // Most i64 constants fit 32 bits: integer arithmetic then, doubles up to 2^51, bigints beyond.
+    if (v >= -0x80000000n && v < 0x80000000n) {
+      this.s32(Number(v))
+      return
+    }
     if (v >= -0x8000000000000n && v < 0x8000000000000n) {
       this.sInt(Number(v))
       return
