@@ -52,25 +52,21 @@ describe('Go js/wasm module', () => {
     expect(Buffer.from(out).equals(Buffer.from(bytes))).toBe(true)
   })
 
-  itRuns(
-    runs('eager decode + encode validates and runs the same'),
-    async () => {
-      const out = encode(decode(bytes, { bodies: 'eager' }))
-      expect(binaryenValidate(out)).toBe(true)
-      expect(await runGo(out)).toEqual({ output: expected, exitCode: 0, suspensions: 0 })
-    },
-    60_000,
-  )
-
-  itRuns(
-    runs('asyncify (default options) validates and runs the same when nothing suspends'),
-    async () => {
-      const { binary } = await asyncify(bytes)
-      expect(binaryenValidate(binary)).toBe(true)
-      expect(await runGo(binary)).toEqual({ output: expected, exitCode: 0, suspensions: 0 })
-    },
-    120_000,
-  )
+  const transforms: [string, () => Promise<Uint8Array>][] = [
+    ['eager decode + encode', async () => encode(decode(bytes, { bodies: 'eager' }))],
+    ['asyncify (default options)', async () => (await asyncify(bytes)).binary],
+  ]
+  for (const [name, transform] of transforms) {
+    itRuns(
+      runs(`${name}: validates and runs the same (nothing suspends)`),
+      async () => {
+        const out = await transform()
+        expect(binaryenValidate(out)).toBe(true)
+        expect(await runGo(out)).toEqual({ output: expected, exitCode: 0, suspensions: 0 })
+      },
+      120_000,
+    )
+  }
 
   itRuns(
     runs('asyncify runs the same while suspending at syscall/js and timer imports'),
