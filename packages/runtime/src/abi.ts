@@ -88,6 +88,12 @@ export interface AsyncifyMetadata {
   secondaryMemory: boolean
   /** Imports that may suspend, as `[module, name]`. */
   suspendingImports: [string, string][]
+  /**
+   * The result types of `suspendingImports`, in the same order, in the text format (`i32`, `i64`,
+   * `(ref null extern)`, `(ref 3)`): while it starts an unwind, an import returns a stand-in value of
+   * these types, which a runtime cannot learn from a compiled `WebAssembly.Module` otherwise.
+   */
+  suspendingImportResults: string[][]
   /** Exported functions that may suspend (their callers must expect an unwind). */
   suspendingExports: string[]
   /** The C stack pointer, or null when the module has none the rewrite could find. */
@@ -123,6 +129,9 @@ export function decodeMetadata(payload: ArrayBuffer | Uint8Array): AsyncifyMetad
     typeof m.secondaryMemory !== 'boolean' ||
     !Array.isArray(pairs) ||
     !pairs.every(p => Array.isArray(p) && p.length === 2 && p.every(s => typeof s === 'string')) ||
+    !Array.isArray(m.suspendingImportResults) ||
+    m.suspendingImportResults.length !== pairs.length ||
+    !m.suspendingImportResults.every(r => Array.isArray(r) && r.every(s => typeof s === 'string')) ||
     !Array.isArray(m.suspendingExports) ||
     !m.suspendingExports.every(s => typeof s === 'string') ||
     typeof m.releaseRefs !== 'boolean' ||
