@@ -148,3 +148,32 @@ function isStackPointerAccess(v: unknown): v is StackPointerAccess {
   if (s.kind === 'functions') return typeof s.get === 'string' && typeof s.set === 'string'
   return false
 }
+
+/**
+ * emscripten's Fibers API, wasm32 layout (the C header `include/emscripten/fiber.h` spells the same
+ * offsets and checks them with `_Static_assert`; a test compares the two). `asyncify_data_t` starts
+ * with the `{ current, end }` data header, so `fiber + asyncifyData` is what `start_unwind` takes.
+ */
+export const EMSCRIPTEN_FIBER = {
+  stackBase: 0,
+  stackLimit: 4,
+  stackPtr: 8,
+  entry: 12,
+  userData: 16,
+  asyncifyData: 20,
+  size: 32,
+} as const
+export const ASYNCIFY_DATA_T = { stackPtr: 0, stackLimit: 4, rewindId: 8, size: 12 } as const
+
+/** Imports the runtime serves itself when a module has them and the caller gives none of that name. */
+export const RUNTIME_IMPORTS = {
+  /** emscripten's fiber functions (`env.*`): `swap` suspends; the two init functions only write the struct. */
+  emscripten: {
+    module: 'env',
+    swap: 'emscripten_fiber_swap',
+    init: 'emscripten_fiber_init',
+    initFromCurrent: 'emscripten_fiber_init_from_current_context',
+  },
+  /** `fiber.yield(value?) → resumeValue`: a fiber created from JS hands `value` to its resumer and waits. */
+  fiberYield: { module: 'fiber', name: 'yield' },
+} as const

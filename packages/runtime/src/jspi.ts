@@ -1,0 +1,223 @@
+/**
+ * JSPI mode: the original module, with `WebAssembly.Suspending` on the imports that may suspend and
+ * `WebAssembly.promising` on the exports that may (and on every other entry: the moved start function,
+ * fiber entries), so the API is the one of asyncify mode.
+ *
+ * JSPI switches wasm stacks, not the C shadow stack in linear memory, so concurrent calls need the same
+ * care as in asyncify mode: each task (`JTask`) runs on its own C stack region, and the stack pointer
+ * must hold the task's value whenever its wasm runs. JSPI resumes a stack in a job of its own after the
+ * promise it waits on settles, and other jobs may run in between; so the runtime decides when a stack
+ * resumes. A suspending import always returns a promise of the runtime's (`park`); when the import's
+ * own result settles the task is put on the `ready` list, and one task at a time is *armed*: the stack
+ * pointer set to its value and its promise resolved. The next one is armed only once the armed task has
+ * run (it parked again, or its call settled), so no other task's value is in the pointer when it resumes.
+ * Arming happens only from a job (an empty JS stack), never while some wasm is running.
+ *
+ * C-side emscripten fibers and JS fibers (`fibers-jspi.ts`) are tasks too: each is a promising call of
+ * its own, and a switch parks the current task and puts the other on the `ready` list.
+ */
+import { AsyncifyError } from './errors.js'
+import type { Gate, Slot, Slots, StackPointer } from './memory.js'
+
+export type Fn = (...args: unknown[]) => unknown
+
+/** JS promise integration, which TypeScript's lib does not declare yet. */
+export interface JspiApi {
+  Suspending: new (fn: Fn) => object
+  promising(fn: Fn): Fn
+}
+export const jspiApi = (): JspiApi => WebAssembly as unknown as JspiApi
+
+export class JTask {
+  /** Saved C stack pointer while parked; the value to enter with before the first run (0: unknown). */
+  sp: number
+  /**
+   * Whether the task has a C stack of its own (a slot's, or an emscripten fiber's). One without runs
+   * on its caller's and leaves the pointer below its frames while parked, so nothing overwrites them.
+   */
+  own: boolean
+  /** The stack pointer to put back when the task parks or ends. */
+  outer = 0
+  parked = false
+  /** Not started yet: arming calls `fn` instead of resolving `res`. */
+  fresh = false
+  res: (v: unknown) => void = noop
+  rej: (e: unknown) => void = noop
+  value: unknown = undefined
+  failed = false
+  /** The call or JS fiber this task works for (itself, or for an emscripten fiber the one that switched to it). */
+  owner: JTask = this
+  /** Settles the owner's promise (a call's result, a JS fiber's resume). */
+  settle: (v: unknown, failed: boolean) => void = noop
+  fiber: unknown = null
+  constructor(
+    /** A promising function. */
+    readonly fn: Fn,
+    readonly args: unknown[],
+    readonly name: string,
+    readonly slot: Slot | null,
+  ) {
+    this.sp = slot?.top ?? 0
+    this.own = this.sp !== 0
+  }
+}
+
+const noop = (): void => {}
+
+export class Jspi {
+  /** The task whose wasm is running (or armed to run next). */
+  running: JTask | null = null
+  /**
+   * > 0 while JS runs inside wasm that the runtime can see: a task's first run, a suspending import.
+   * A call made then is nested (it never waits in the queue: the outer call may be waiting for it).
+   */
+  private depth = 0
+  private armed: JTask | null = null
+  private ready: JTask[] = []
+  private readonly drain = (): void => this.drainNow()
+
+  // Set by attach, once the instance exists (the imports are wrapped before).
+  slots!: Slots
+  /** The C stack pointer, when known. */
+  sp: StackPointer | null = null
+  gate!: Gate
+
+  attach(slots: Slots, sp: StackPointer | null, gate: Gate): void {
+    Object.assign(this, { slots, sp, gate })
+  }
+
+  /** A suspending import: the calling task parks until the import's result settles. */
+  wrapImport(fn: Fn): object {
+    const self = this
+    return new (jspiApi().Suspending)(function (this: unknown, ...args: unknown[]) {
+      const t = self.running
+      self.depth++
+      let r: unknown
+      try {
+        r = fn.apply(this, args)
+      } finally {
+        self.depth--
+      }
+      if (t === null) return r
+      const p = self.park(t)
+      Promise.resolve(r).then(
+        v => self.wake(t, v, false),
+        e => self.wake(t, e, true),
+      )
+      return p
+    })
+  }
+
+  wrapExport(name: string, fn: Fn): Fn {
+    const p = jspiApi().promising(fn)
+    const label = `export "${name}"`
+    return (...args: unknown[]) => this.call(p, args, label)
+  }
+
+  async call(fn: Fn, args: unknown[], name: string): Promise<unknown> {
+    const wait = this.gate.enter(this.depth > 0)
+    if (wait !== null) await wait
+    let slot: Slot | null = null
+    try {
+      slot = this.slots.acquire()
+      const t = new JTask(fn, args, name, slot)
+      return await new Promise((res, rej) => {
+        t.settle = (v, failed) => (failed ? rej(v) : res(v))
+        this.start(t)
+      })
+    } finally {
+      if (slot !== null) this.slots.release(slot)
+      this.gate.leave()
+    }
+  }
+
+  /**
+   * Parks the running task `t` (from inside its import, just before JSPI suspends it): saves its stack
+   * pointer and puts back the caller's. The promise (for JSPI to wait on) settles when `t` is armed.
+   */
+  park(t: JTask): Promise<unknown> {
+    t.parked = true
+    if (this.sp !== null) {
+      t.sp = this.sp.get()
+      if (t.own) this.sp.set(t.outer)
+    }
+    this.running = null
+    if (this.armed === t) {
+      this.armed = null
+      queueMicrotask(this.drain)
+    }
+    return new Promise((res, rej) => {
+      t.res = res
+      t.rej = rej
+    })
+  }
+
+  /** Puts `t` on the ready list with the value (or rejection) its suspending import returns. */
+  wake(t: JTask, v: unknown, failed: boolean): void {
+    t.value = v
+    t.failed = failed
+    this.ready.push(t)
+    queueMicrotask(this.drain)
+  }
+
+  private drainNow(): void {
+    while (this.armed === null) {
+      const t = this.ready.shift()
+      if (t === undefined) return
+      t.parked = false
+      if (t.fresh) {
+        t.fresh = false
+        this.start(t)
+        continue
+      }
+      this.armed = t
+      this.enterSp(t)
+      this.running = t
+      const v = t.value
+      t.value = undefined
+      ;(t.failed ? t.rej : t.res)(v)
+    }
+  }
+
+  /** Runs a task's first call (synchronously, until it parks or ends). */
+  start(t: JTask): void {
+    const prev = this.running
+    this.enterSp(t)
+    this.running = t
+    this.depth++
+    let p: Promise<unknown>
+    try {
+      p = t.fn.apply(undefined, t.args) as Promise<unknown>
+    } finally {
+      this.depth--
+      this.running = prev
+      if (!t.parked && t.own) this.sp?.set(t.outer)
+    }
+    p.then(
+      v => this.end(t, v, false),
+      e => this.end(t, e, true),
+    )
+  }
+
+  private enterSp(t: JTask): void {
+    const sp = this.sp
+    if (sp === null) return
+    t.outer = sp.get()
+    if (t.sp !== 0) sp.set(t.sp)
+  }
+
+  private end(t: JTask, v: unknown, failed: boolean): void {
+    if (this.armed === t) {
+      if (t.own) this.sp?.set(t.outer)
+      this.armed = null
+      this.running = null
+    }
+    if (t.owner === t) t.settle(v, failed)
+    else
+      t.owner.settle(
+        failed ? v : new AsyncifyError(`${t.name}: an emscripten fiber's entry function returned`),
+        true,
+      )
+    this.drainNow()
+  }
+}
