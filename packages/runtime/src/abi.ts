@@ -109,13 +109,12 @@ export function encodeMetadata(meta: AsyncifyMetadata): Uint8Array {
 
 /** Reads a `METADATA_SECTION` payload; throws a plain Error naming what is wrong with it. */
 export function decodeMetadata(payload: ArrayBuffer | Uint8Array): AsyncifyMetadata {
-  let value: unknown
+  let m: Partial<AsyncifyMetadata> | null
   try {
-    value = JSON.parse(new TextDecoder().decode(payload))
+    m = JSON.parse(new TextDecoder().decode(payload))
   } catch {
     throw new Error(`the ${METADATA_SECTION} custom section is not valid JSON`)
   }
-  const m = value as Partial<AsyncifyMetadata> | null
   if (m === null || typeof m !== 'object')
     throw new Error(`the ${METADATA_SECTION} custom section is not an object`)
   if (m.version !== METADATA_VERSION)
@@ -123,30 +122,32 @@ export function decodeMetadata(payload: ArrayBuffer | Uint8Array): AsyncifyMetad
       `the ${METADATA_SECTION} custom section has version ${String(m.version)}; this runtime reads version ${METADATA_VERSION} (rebuild the module with the same release of wasm-asyncify)`,
     )
   const pairs = m.suspendingImports
-  if (
-    (m.pointer !== 'i32' && m.pointer !== 'i64') ||
-    typeof m.memory !== 'string' ||
-    typeof m.secondaryMemory !== 'boolean' ||
-    !Array.isArray(pairs) ||
-    !pairs.every(p => Array.isArray(p) && p.length === 2 && p.every(s => typeof s === 'string')) ||
-    !Array.isArray(m.suspendingImportResults) ||
-    m.suspendingImportResults.length !== pairs.length ||
-    !m.suspendingImportResults.every(r => Array.isArray(r) && r.every(s => typeof s === 'string')) ||
-    !Array.isArray(m.suspendingExports) ||
-    !m.suspendingExports.every(s => typeof s === 'string') ||
-    typeof m.releaseRefs !== 'boolean' ||
-    !(m.stackPointer === null || isStackPointerAccess(m.stackPointer))
-  )
-    throw new Error(`the ${METADATA_SECTION} custom section is malformed`)
+  const results = m.suspendingImportResults
+  const ok =
+    (m.pointer === 'i32' || m.pointer === 'i64') &&
+    isString(m.memory) &&
+    typeof m.secondaryMemory === 'boolean' &&
+    Array.isArray(pairs) &&
+    pairs.every(p => isStrings(p, 2)) &&
+    Array.isArray(results) &&
+    results.length === pairs.length &&
+    results.every(r => isStrings(r)) &&
+    isStrings(m.suspendingExports) &&
+    typeof m.releaseRefs === 'boolean' &&
+    (m.stackPointer === null || isStackPointerAccess(m.stackPointer))
+  if (!ok) throw new Error(`the ${METADATA_SECTION} custom section is malformed`)
   return m as AsyncifyMetadata
 }
 
+const isString = (v: unknown): v is string => typeof v === 'string'
+const isStrings = (v: unknown, length?: number): boolean =>
+  Array.isArray(v) && (length === undefined || v.length === length) && v.every(isString)
+
 function isStackPointerAccess(v: unknown): v is StackPointerAccess {
-  if (v === null || typeof v !== 'object') return false
-  const s = v as Record<string, unknown>
-  if (s.kind === 'global') return typeof s.export === 'string'
-  if (s.kind === 'functions') return typeof s.get === 'string' && typeof s.set === 'string'
-  return false
+  const s = v as Record<string, unknown> | null
+  return s?.kind === 'global'
+    ? isString(s.export)
+    : s?.kind === 'functions' && isString(s.get) && isString(s.set)
 }
 
 /**

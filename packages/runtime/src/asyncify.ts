@@ -1,43 +1,32 @@
 /**
- * Asyncify mode: drives a binary instrumented by `wasm-asyncify` (binaryen's ABI, `abi.ts`).
+ * Asyncify mode: drives a binary instrumented by `wasm-asyncify` (binaryen's ABI, see `abi.ts`).
  *
  * Each call of an export that may suspend is a `Task` with its own slot (asyncify buffer and C stack,
  * `memory.ts`). A suspending import that returns a promise starts an unwind into the task's buffer and
  * returns a stand-in of its result type; the export returns; the task awaits the promise, starts a
  * rewind and calls the same export again with the same arguments. The rewind re-enters the import,
  * which now stops the rewind and returns the settled value — or throws the rejection, so that wasm sees
- * the same JS value at the call site (`catch_all`, a `JSTag` catch) as with a synchronous throw.
+ * the same JS value at the call site (`catch_all`, a `JSTag` catch) as it would a synchronous throw.
  *
- * The task that is running is `engine.current`, kept by `enter` around every call into wasm, so an
- * import knows whose stack it is on. A call made from inside an import (reentrancy) is a task of its
- * own: if it suspends, its promise goes back to the import, which may suspend the outer task in turn.
+ * The task whose wasm is running is `current`, kept by `enter` around every call into wasm, so an import
+ * knows whose stack it is on. A call made from inside an import (reentrancy) is a task of its own: if
+ * it suspends, its promise goes back to the import, which may then suspend the outer task too.
  *
  * C stacks: an unwind skips the epilogues that restore the stack pointer, so a suspended task's frames
- * stay in linear memory below the pointer. `enter` therefore sets the pointer to the task's own region
- * on every entry and resume, saves it on the way out and puts the caller's value back. With no stack
- * pointer known (or no memory for stacks), tasks are queued: one runs at a time, in call order.
+ * stay in linear memory below the pointer. A task with a stack of its own enters with its pointer and
+ * gives the caller's back on the way out; without per-task stacks, calls are queued (`Gate`).
  *
  * Fibers (`fibers-asyncify.ts`) reuse the loop: their imports unwind with `task.after` set instead of a
  * promise, and `after` either prepares the next bottom function to call (a swap) or pauses (a yield).
  */
-import { DATA_HEADER, EXPORTS, STATE } from './abi.js'
+import { DATA_HEADER, EMSCRIPTEN_FIBER, EXPORTS, STATE } from './abi.js'
+import { Driver, isMemory64 } from './driver.js'
 import { AsyncifyError, BufferOverflowError } from './errors.js'
-import type { Gate, Slot, Slots, StackPointer } from './memory.js'
-
-export type Fn = (...args: unknown[]) => unknown
-
-/** A stand-in that no JS value converts to (a non-nullable function or GC reference). */
-export const NO_STAND_IN: unique symbol = Symbol('no stand-in')
-
-export interface Control {
-  start_unwind(data: number | bigint): void
-  stop_unwind(): void
-  start_rewind(data: number | bigint): void
-  stop_rewind(): void
-  get_state(): number
-}
+import { type Fn, Gate, regionArena, type Slot, Slots } from './memory.js'
+import { NO_STAND_IN, standIn } from './plan.js'
 
 export class Task {
+  /** Data pointer of the last unwind (the task's buffer, or an emscripten fiber's). */
   data = 0
   sp: number
   unwound = false
@@ -47,9 +36,9 @@ export class Task {
   pending: PromiseLike<unknown> | null = null
   value: unknown = undefined
   failed = false
-  /** Set by a fiber import that unwound: run once the unwind is over; false pauses the task. */
+  /** Set by a fiber import that unwound: runs once the unwind is over; false pauses the task. */
   after: ((t: Task) => boolean) | null = null
-  /** The JS fiber this task runs, if any (fibers.current). */
+  /** The JS fiber this task runs, if any (`fibers.current`). */
   fiber: unknown = null
   /** Whether the running context is the task's own (not an emscripten fiber it switched to). */
   main = true
@@ -58,7 +47,7 @@ export class Task {
     public fn: Fn,
     public args: unknown[],
     /** For messages: `export "main"`, `fiber 3`. */
-    public name: string,
+    readonly name: string,
     readonly slot: Slot,
     /** The option that raises this task's buffer size. */
     readonly option: string,
@@ -67,85 +56,100 @@ export class Task {
   }
 }
 
-/** The task paused (a fiber yielded) instead of returning. */
+/** What `drive` returns when a fiber yielded instead of returning. */
 export const PAUSED: unique symbol = Symbol('paused')
 
-export class Asyncify {
-  current: Task | null = null
-  // Set by attach, once the instance exists (the imports are wrapped before).
-  ctl!: Control
-  memory!: WebAssembly.Memory
-  wide = false
-  slots!: Slots
-  /** The C stack pointer, when known. */
-  sp: StackPointer | null = null
-  gate!: Gate
-  releaseRefs: Fn | null = null
-  private view!: DataView
+interface Control {
+  start_unwind(data: number | bigint): void
+  stop_unwind(): void
+  start_rewind(data: number | bigint): void
+  stop_rewind(): void
+  get_state(): number
+}
 
-  attach(
-    ctl: Control,
-    memory: WebAssembly.Memory,
-    wide: boolean,
-    slots: Slots,
-    sp: StackPointer | null,
-    gate: Gate,
-    releaseRefs: Fn | null,
-  ): void {
-    Object.assign(this, {
-      ctl,
-      memory,
+export class AsyncifyDriver extends Driver {
+  current: Task | null = null
+  wide = false
+  releaseRefs: Fn | null = null
+  #ctl!: Control
+  #memory!: WebAssembly.Memory
+  #view!: DataView
+
+  setup(ex: WebAssembly.Exports): WebAssembly.Memory {
+    const ctl: Record<string, unknown> = {}
+    for (const n of ['start_unwind', 'stop_unwind', 'start_rewind', 'stop_rewind', 'get_state'] as const) {
+      ctl[n] = ex[EXPORTS[n]]
+      if (typeof ctl[n] !== 'function')
+        throw new AsyncifyError(
+          `asyncify mode: the module does not export ${EXPORTS[n]} (run wasm-asyncify on it)`,
+        )
+    }
+    const [data, main, secondary] = this.memories(ex)
+    const wide = (this.plan.meta?.pointer ?? (isMemory64(data) ? 'i64' : 'i32')) === 'i64'
+    const sp = this.stackPointer(ex)
+    const alloc = this.allocator(ex, wide)
+    const buffers =
+      this.region(data) ??
+      (secondary ? regionArena(16, data.buffer.byteLength - 16, 'the secondary memory') : alloc)
+    // C stacks are in the main memory: with the buffers when those are there too, else from the allocator.
+    const stacks = sp === null ? null : secondary ? alloc : buffers
+    this.slots = new Slots(
+      buffers,
+      stacks,
+      stacks !== null && stacks === buffers,
+      this.sizes,
       wide,
-      slots,
-      sp,
-      gate,
-      releaseRefs,
-      view: new DataView(memory.buffer),
-    })
+      'asyncify mode needs memory for its buffers: the module exports no allocator (malloc/free, or options.allocator); pass options.region, or rebuild with inSecondaryMemory',
+    )
+    this.gate = new Gate(this.options.stackPointer !== false && stacks === null)
+    this.sp = sp
+    this.wide = wide
+    this.#ctl = ctl as unknown as Control
+    this.#memory = data
+    this.#view = new DataView(data.buffer)
+    const release = ex[EXPORTS.releaseRefs]
+    this.releaseRefs = typeof release === 'function' ? (release as Fn) : null
+    return main
   }
 
   ptr(n: number): number | bigint {
     return this.wide ? BigInt(n) : n
   }
 
-  dv(): DataView {
-    if (this.view.buffer !== this.memory.buffer) this.view = new DataView(this.memory.buffer)
-    return this.view
-  }
-
-  /** Writes the `{ current, end }` header of an empty buffer of `size` bytes at `data`. */
-  private header(data: number, size: number): void {
-    const h = DATA_HEADER[this.wide ? 'i64' : 'i32']
-    const v = this.dv()
-    const first = data + h.size
-    if (this.wide) {
-      v.setBigUint64(data + h.current, BigInt(first), true)
-      v.setBigUint64(data + h.end, BigInt(first + size), true)
-    } else {
-      v.setUint32(data + h.current, first, true)
-      v.setUint32(data + h.end, first + size, true)
+  /** Reads or writes field `current`/`end` of the data header at `data`. */
+  #field(data: number, f: 'current' | 'end', v?: number): number {
+    if (this.#view.buffer !== this.#memory.buffer) this.#view = new DataView(this.#memory.buffer)
+    const at = data + DATA_HEADER[this.wide ? 'i64' : 'i32'][f]
+    const view = this.#view
+    if (v !== undefined) {
+      if (this.wide) view.setBigUint64(at, BigInt(v), true)
+      else view.setUint32(at, v, true)
     }
+    return this.wide ? Number(view.getBigUint64(at, true)) : view.getUint32(at, true)
   }
 
-  /** Unwinds `t` into `data` (its own buffer unless a fiber switch names a C-owned one). */
+  /** Unwinds `t` into `data`: its own buffer (header reset), or an emscripten fiber's. */
   unwind(t: Task, from: unknown, data = t.slot.data): void {
-    if (data === t.slot.data) this.header(data, t.slot.size)
+    if (data === t.slot.data) {
+      this.#field(data, 'current', data + this.slots.header)
+      this.#field(data, 'end', data + this.slots.header + t.slot.size)
+    }
     t.data = data
     t.from = from
     t.unwound = true
-    this.ctl.start_unwind(this.ptr(data))
+    this.#ctl.start_unwind(this.ptr(data))
   }
 
   rewind(t: Task, data = t.data): void {
     t.data = data
     t.rewinding = true
-    this.ctl.start_rewind(this.ptr(data))
+    this.#ctl.start_rewind(this.ptr(data))
   }
 
   /** Called by the import that suspended when the rewind re-enters it: its value, or its rejection thrown. */
   handBack(t: Task, from: unknown): unknown {
     t.rewinding = false
-    this.ctl.stop_rewind()
+    this.#ctl.stop_rewind()
     if (t.from !== from)
       throw new AsyncifyError(`${t.name}: the rewind reached another import than the one that suspended`)
     const v = t.value
@@ -155,7 +159,8 @@ export class Asyncify {
   }
 
   /** A suspending import: a promise it returns suspends the task that called it. */
-  wrapImport(fn: Fn, stand: unknown, label: string): Fn {
+  wrapImport(fn: Fn, module: string, name: string, label: string): Fn {
+    const stand = standIn(this.plan.results(module, name))
     const self = this
     const wrapped = function (this: unknown, ...args: unknown[]): unknown {
       const t = self.current
@@ -163,13 +168,9 @@ export class Asyncify {
       const r = fn.apply(this, args)
       if (typeof (r as PromiseLike<unknown> | null)?.then !== 'function') return r
       if (t === null)
-        throw new AsyncifyError(
-          `import ${label} returned a promise outside a call that may suspend (raw export, or the start function of a compiled Module)`,
-        )
+        throw new AsyncifyError(`import ${label} returned a promise outside a call that may suspend`)
       if (stand === NO_STAND_IN)
-        throw new AsyncifyError(
-          `import ${label} returns a type no JS value converts to, so it cannot suspend`,
-        )
+        throw new AsyncifyError(`import ${label} returns a type no JS value converts to: it cannot suspend`)
       t.pending = r as PromiseLike<unknown>
       self.unwind(t, wrapped)
       return stand
@@ -178,19 +179,19 @@ export class Asyncify {
   }
 
   /** An export that may suspend: every call is a task and returns a promise. */
-  wrapExport(name: string, fn: Fn, option: string): Fn {
+  wrapExport(name: string, fn: Fn): Fn {
     const label = `export "${name}"`
-    return (...args: unknown[]) => this.call(fn, args, label, option)
+    return (...args: unknown[]) => this.#call(fn, args, label)
   }
 
-  async call(fn: Fn, args: unknown[], name: string, option: string): Promise<unknown> {
+  async #call(fn: Fn, args: unknown[], name: string): Promise<unknown> {
     const wait = this.gate.enter(this.current !== null)
     if (wait !== null) await wait
     let t: Task | null = null
     try {
-      t = new Task(fn, args, name, this.slots.acquire(), option)
+      t = new Task(fn, args, name, this.slots.acquire(), 'options.asyncifyStackSize')
       const r = await this.drive(t)
-      if (!t.main) throw new AsyncifyError(`${t.name}: an emscripten fiber's entry function returned`)
+      if (!t.main) throw new AsyncifyError(`${name}: an emscripten fiber's entry function returned`)
       return r
     } finally {
       if (t !== null) this.slots.release(t.slot)
@@ -202,7 +203,7 @@ export class Asyncify {
   async drive(t: Task): Promise<unknown> {
     let r = this.enter(t)
     while (t.unwound) {
-      this.stopUnwind(t)
+      this.#stopUnwind(t)
       const p = t.pending
       if (p !== null) {
         t.pending = null
@@ -225,28 +226,25 @@ export class Asyncify {
   }
 
   /**
-   * One call into wasm for `t`: `current` kept, the state repaired if it throws. A task with a C stack
-   * of its own enters with its stack pointer and gives the caller's back on the way out; one without
-   * (queued) leaves the pointer below its frames while it is suspended, so that nothing overwrites them.
+   * One call into wasm for `t`, keeping `current`; repairs the state if it throws. A task with a C stack
+   * of its own enters with its stack pointer and puts the caller's back on the way out; one without
+   * (queued) leaves the pointer below its frames while it is suspended, so nothing overwrites them.
    */
   enter(t: Task): unknown {
     const prev = this.current
     const sp = t.slot.top !== 0 ? this.sp : null
-    const outer = sp === null ? 0 : sp.get()
+    const outer = sp?.get() ?? 0
     sp?.set(t.sp)
     this.current = t
     try {
       const r = t.fn.apply(undefined, t.args)
-      if (t.rewinding) {
-        this.ctl.stop_rewind()
-        t.rewinding = false
+      if (t.rewinding)
         throw new AsyncifyError(
-          `${t.name} returned while rewinding: the rewind never reached the import that suspended`,
+          `${t.name} returned while rewinding: the rewind missed the import that suspended`,
         )
-      }
       return r
     } catch (e) {
-      this.recover(t)
+      this.#recover(t)
       throw e
     } finally {
       this.current = prev
@@ -257,58 +255,36 @@ export class Asyncify {
     }
   }
 
-  private stopUnwind(t: Task): void {
+  #stopUnwind(t: Task): void {
     t.unwound = false
     try {
-      this.ctl.stop_unwind()
+      this.#ctl.stop_unwind()
     } catch (e) {
       if (!(e instanceof WebAssembly.RuntimeError)) throw e
-      this.recover(t)
-      throw new BufferOverflowError(
-        t.name,
-        t.data === t.slot.data ? t.slot.size : this.size(t.data),
-        t.option,
-      )
+      const own = t.data === t.slot.data
+      const size = this.#field(t.data, 'end') - t.data - this.slots.header
+      this.#recover(t)
+      throw own
+        ? new BufferOverflowError(t.name, size, t.option)
+        : new BufferOverflowError(
+            `${t.name} (emscripten fiber ${t.data - EMSCRIPTEN_FIBER.asyncifyData})`,
+            size,
+            'the asyncify stack size passed to emscripten_fiber_init',
+          )
     }
   }
 
-  private size(data: number): number {
-    const h = DATA_HEADER[this.wide ? 'i64' : 'i32']
-    const v = this.dv()
-    return this.wide
-      ? Number(v.getBigUint64(data + h.end, true)) - data - h.size
-      : v.getUint32(data + h.end, true) - data - h.size
-  }
-
-  /** Back to the normal state after a trap or throw mid-unwind or mid-rewind; frees the slots it held. */
-  private recover(t: Task): void {
+  /** Back to the normal state after a trap or throw mid-unwind or mid-rewind; frees the reference slots it held. */
+  #recover(t: Task): void {
     t.unwound = t.rewinding = false
     t.pending = null
     t.after = null
-    const state = this.ctl.get_state()
+    const state = this.#ctl.get_state()
     if (state === STATE.unwinding) {
-      // current > end traps stop_unwind: mark the buffer full instead.
-      const h = DATA_HEADER[this.wide ? 'i64' : 'i32']
-      const v = this.dv()
-      if (this.wide) v.setBigUint64(t.data + h.current, v.getBigUint64(t.data + h.end, true), true)
-      else v.setUint32(t.data + h.current, v.getUint32(t.data + h.end, true), true)
-      this.ctl.stop_unwind()
-    } else if (state === STATE.rewinding) this.ctl.stop_rewind()
+      // An overflow (current > end) traps stop_unwind: call the buffer full instead.
+      this.#field(t.data, 'current', this.#field(t.data, 'end'))
+      this.#ctl.stop_unwind()
+    } else if (state === STATE.rewinding) this.#ctl.stop_rewind()
     if (state !== STATE.normal) this.releaseRefs?.(this.ptr(t.data))
   }
-}
-
-/** The control exports, or an error naming the first one missing. */
-export function control(ex: WebAssembly.Exports): Control {
-  const names = ['start_unwind', 'stop_unwind', 'start_rewind', 'stop_rewind', 'get_state'] as const
-  const out = {} as Record<(typeof names)[number], Fn>
-  for (const n of names) {
-    const f = ex[EXPORTS[n]]
-    if (typeof f !== 'function')
-      throw new AsyncifyError(
-        `asyncify mode: the module does not export ${EXPORTS[n]} (run wasm-asyncify on it)`,
-      )
-    out[n] = f as Fn
-  }
-  return out as unknown as Control
 }

@@ -3,7 +3,10 @@
  * a custom section's payload, the result types of the function imports (for a binary without the
  * metadata section), and the start function, which the runtime moves to an export so that it can run
  * inside a call that may suspend (a start function runs during instantiation, where nothing can).
+ * Loaded only when the runtime has the bytes at hand.
  */
+import { START_EXPORT } from './driver.js'
+import { importKey } from './plan.js'
 
 class Bytes {
   p = 8
@@ -71,7 +74,7 @@ function limits(r: Bytes): void {
   if (flags & 8) r.u()
 }
 
-/** `module\0name` → result types of every function import. */
+/** `importKey(module, name)` → result types of every function import. */
 export function importResults(bytes: Uint8Array): Map<string, string[]> {
   const r = new Bytes(bytes)
   const types: string[][] = []
@@ -109,7 +112,7 @@ export function importResults(bytes: Uint8Array): Map<string, string[]> {
       }
     if (id === 2)
       for (let n = r.u(); n > 0; n--) {
-        const key = `${r.str()}\0${r.str()}`
+        const key = importKey(r.str(), r.str())
         const kind = r.b[r.p++]
         if (kind === 0) out.set(key, types[r.u()] ?? [])
         else if (kind === 2) limits(r)
@@ -137,9 +140,6 @@ export function customSection(bytes: Uint8Array, name: string): Uint8Array | nul
   })
   return found
 }
-
-/** Export name under which `moveStart` exposes the start function. */
-export const START_EXPORT = 'unplugin_asyncify_start'
 
 const leb = (n: number): number[] => {
   const out: number[] = []

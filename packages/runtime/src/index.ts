@@ -13,7 +13,6 @@
  *
  * `@unplugin-asyncify/runtime/no-fibers` exports the same `instantiate` without fiber support (smaller).
  */
-import { FIBERS } from './fibers.js'
 import { instantiateWith } from './instantiate.js'
 import type { AsyncifiedInstance, InstantiateOptions, SourcePair, WasmSource } from './types.js'
 
@@ -37,5 +36,5 @@ export function instantiate<E extends object = Record<string, unknown>>(
   imports?: WebAssembly.Imports,
   options?: InstantiateOptions,
 ): Promise<AsyncifiedInstance<E>> {
-  return instantiateWith<E>(FIBERS, source, imports, options)
+  return instantiateWith<E>(true, source, imports, options)
 }

@@ -1,25 +1,23 @@
 /**
  * JSPI mode: the original module, with `WebAssembly.Suspending` on the imports that may suspend and
  * `WebAssembly.promising` on the exports that may (and on every other entry: the moved start function,
- * fiber entries), so the API is the one of asyncify mode.
+ * fiber entries), behind the same API as asyncify mode.
  *
- * JSPI switches wasm stacks, not the C shadow stack in linear memory, so concurrent calls need the same
- * care as in asyncify mode: each task (`JTask`) runs on its own C stack region, and the stack pointer
- * must hold the task's value whenever its wasm runs. JSPI resumes a stack in a job of its own after the
- * promise it waits on settles, and other jobs may run in between; so the runtime decides when a stack
- * resumes. A suspending import always returns a promise of the runtime's (`park`); when the import's
- * own result settles the task is put on the `ready` list, and one task at a time is *armed*: the stack
- * pointer set to its value and its promise resolved. The next one is armed only once the armed task has
- * run (it parked again, or its call settled), so no other task's value is in the pointer when it resumes.
- * Arming happens only from a job (an empty JS stack), never while some wasm is running.
+ * JSPI switches wasm stacks, not the C shadow stack in linear memory, so concurrent calls need the care
+ * they need in asyncify mode: each task (`JTask`) runs on a C stack of its own, and the stack pointer
+ * must hold the task's value whenever its wasm runs. JSPI resumes a stack in a job of its own once the
+ * promise it waits on settles, and other jobs may run in between, so the runtime decides when a stack
+ * resumes: a suspending import always returns a promise of the runtime's (`park`); when the import's own
+ * result settles, the task goes on the `ready` list; one task at a time is *armed* — the stack pointer
+ * set to its value, its promise resolved — and the next only once the armed one has run (parked again,
+ * or its call settled). Arming happens in a job of its own, never while wasm is running.
  *
- * C-side emscripten fibers and JS fibers (`fibers-jspi.ts`) are tasks too: each is a promising call of
- * its own, and a switch parks the current task and puts the other on the `ready` list.
+ * Emscripten fibers and JS fibers (`fibers-jspi.ts`) are tasks too: each is a promising call of its
+ * own; a switch parks the current task and puts the other on the ready list.
  */
+import { Driver, isMemory64 } from './driver.js'
 import { AsyncifyError } from './errors.js'
-import type { Gate, Slot, Slots, StackPointer } from './memory.js'
-
-export type Fn = (...args: unknown[]) => unknown
+import { type Fn, Gate, type Slot, Slots } from './memory.js'
 
 /** JS promise integration, which TypeScript's lib does not declare yet. */
 export interface JspiApi {
@@ -28,26 +26,28 @@ export interface JspiApi {
 }
 export const jspiApi = (): JspiApi => WebAssembly as unknown as JspiApi
 
+const noop = (): void => {}
+
 export class JTask {
-  /** Saved C stack pointer while parked; the value to enter with before the first run (0: unknown). */
+  /** Saved C stack pointer while parked; before the first run, the one to enter with (0: the caller's). */
   sp: number
   /**
-   * Whether the task has a C stack of its own (a slot's, or an emscripten fiber's). One without runs
-   * on its caller's and leaves the pointer below its frames while parked, so nothing overwrites them.
+   * Whether the task has a C stack of its own (a slot's, or an emscripten fiber's). One without runs on
+   * its caller's and leaves the pointer below its frames while parked, so that nothing overwrites them.
    */
   own: boolean
   /** The stack pointer to put back when the task parks or ends. */
   outer = 0
   parked = false
-  /** Not started yet: arming calls `fn` instead of resolving `res`. */
+  /** Not started yet: arming starts it instead of resolving `res`. */
   fresh = false
   res: (v: unknown) => void = noop
   rej: (e: unknown) => void = noop
   value: unknown = undefined
   failed = false
-  /** The call or JS fiber this task works for (itself, or for an emscripten fiber the one that switched to it). */
+  /** The call or JS fiber this task works for: itself, or, for an emscripten fiber, whoever switched to it. */
   owner: JTask = this
-  /** Settles the owner's promise (a call's result, a JS fiber's resume). */
+  /** Settles the owner's promise: a call's result, a JS fiber's resume. */
   settle: (v: unknown, failed: boolean) => void = noop
   fiber: unknown = null
   constructor(
@@ -62,28 +62,27 @@ export class JTask {
   }
 }
 
-const noop = (): void => {}
-
-export class Jspi {
+export class JspiDriver extends Driver {
   /** The task whose wasm is running (or armed to run next). */
   running: JTask | null = null
-  /**
-   * > 0 while JS runs inside wasm that the runtime can see: a task's first run, a suspending import.
-   * A call made then is nested (it never waits in the queue: the outer call may be waiting for it).
-   */
-  private depth = 0
-  private armed: JTask | null = null
-  private ready: JTask[] = []
-  private readonly drain = (): void => this.drainNow()
+  #armed: JTask | null = null
+  #ready: JTask[] = []
+  /** > 0 while JS runs inside wasm the runtime sees (a first run, a suspending import): calls then are nested. */
+  #depth = 0
+  readonly #drain = (): void => this.#drainNow()
 
-  // Set by attach, once the instance exists (the imports are wrapped before).
-  slots!: Slots
-  /** The C stack pointer, when known. */
-  sp: StackPointer | null = null
-  gate!: Gate
-
-  attach(slots: Slots, sp: StackPointer | null, gate: Gate): void {
-    Object.assign(this, { slots, sp, gate })
+  setup(ex: WebAssembly.Exports): WebAssembly.Memory {
+    const main = Object.values(ex).find(v => v instanceof WebAssembly.Memory) as WebAssembly.Memory
+    const memory = ex.memory instanceof WebAssembly.Memory ? ex.memory : main
+    const sp = this.stackPointer(ex)
+    const stacks =
+      sp === null || memory === undefined
+        ? null
+        : (this.region(memory) ?? this.allocator(ex, isMemory64(memory)))
+    this.slots = new Slots(null, stacks, false, this.sizes, false, '')
+    this.gate = new Gate(this.options.stackPointer !== false && stacks === null)
+    this.sp = sp
+    return memory
   }
 
   /** A suspending import: the calling task parks until the import's result settles. */
@@ -91,12 +90,12 @@ export class Jspi {
     const self = this
     return new (jspiApi().Suspending)(function (this: unknown, ...args: unknown[]) {
       const t = self.running
-      self.depth++
+      self.#depth++
       let r: unknown
       try {
         r = fn.apply(this, args)
       } finally {
-        self.depth--
+        self.#depth--
       }
       if (t === null) return r
       const p = self.park(t)
@@ -111,11 +110,11 @@ export class Jspi {
   wrapExport(name: string, fn: Fn): Fn {
     const p = jspiApi().promising(fn)
     const label = `export "${name}"`
-    return (...args: unknown[]) => this.call(p, args, label)
+    return (...args: unknown[]) => this.#call(p, args, label)
   }
 
-  async call(fn: Fn, args: unknown[], name: string): Promise<unknown> {
-    const wait = this.gate.enter(this.depth > 0)
+  async #call(fn: Fn, args: unknown[], name: string): Promise<unknown> {
+    const wait = this.gate.enter(this.#depth > 0)
     if (wait !== null) await wait
     let slot: Slot | null = null
     try {
@@ -132,7 +131,7 @@ export class Jspi {
   }
 
   /**
-   * Parks the running task `t` (from inside its import, just before JSPI suspends it): saves its stack
+   * Parks the running task `t` from inside its import, just before JSPI suspends it: saves its stack
    * pointer and puts back the caller's. The promise (for JSPI to wait on) settles when `t` is armed.
    */
   park(t: JTask): Promise<unknown> {
@@ -142,9 +141,9 @@ export class Jspi {
       if (t.own) this.sp.set(t.outer)
     }
     this.running = null
-    if (this.armed === t) {
-      this.armed = null
-      queueMicrotask(this.drain)
+    if (this.#armed === t) {
+      this.#armed = null
+      queueMicrotask(this.#drain)
     }
     return new Promise((res, rej) => {
       t.res = res
@@ -156,13 +155,13 @@ export class Jspi {
   wake(t: JTask, v: unknown, failed: boolean): void {
     t.value = v
     t.failed = failed
-    this.ready.push(t)
-    queueMicrotask(this.drain)
+    this.#ready.push(t)
+    queueMicrotask(this.#drain)
   }
 
-  private drainNow(): void {
-    while (this.armed === null) {
-      const t = this.ready.shift()
+  #drainNow(): void {
+    while (this.#armed === null) {
+      const t = this.#ready.shift()
       if (t === undefined) return
       t.parked = false
       if (t.fresh) {
@@ -170,8 +169,8 @@ export class Jspi {
         this.start(t)
         continue
       }
-      this.armed = t
-      this.enterSp(t)
+      this.#armed = t
+      this.#enterSp(t)
       this.running = t
       const v = t.value
       t.value = undefined
@@ -179,37 +178,37 @@ export class Jspi {
     }
   }
 
-  /** Runs a task's first call (synchronously, until it parks or ends). */
+  /** Runs a task's first call, synchronously until it parks or ends. */
   start(t: JTask): void {
     const prev = this.running
-    this.enterSp(t)
+    this.#enterSp(t)
     this.running = t
-    this.depth++
+    this.#depth++
     let p: Promise<unknown>
     try {
       p = t.fn.apply(undefined, t.args) as Promise<unknown>
     } finally {
-      this.depth--
+      this.#depth--
       this.running = prev
       if (!t.parked && t.own) this.sp?.set(t.outer)
     }
     p.then(
-      v => this.end(t, v, false),
-      e => this.end(t, e, true),
+      v => this.#end(t, v, false),
+      e => this.#end(t, e, true),
     )
   }
 
-  private enterSp(t: JTask): void {
+  #enterSp(t: JTask): void {
     const sp = this.sp
     if (sp === null) return
     t.outer = sp.get()
     if (t.sp !== 0) sp.set(t.sp)
   }
 
-  private end(t: JTask, v: unknown, failed: boolean): void {
-    if (this.armed === t) {
+  #end(t: JTask, v: unknown, failed: boolean): void {
+    if (this.#armed === t) {
       if (t.own) this.sp?.set(t.outer)
-      this.armed = null
+      this.#armed = null
       this.running = null
     }
     if (t.owner === t) t.settle(v, failed)
@@ -218,6 +217,6 @@ export class Jspi {
         failed ? v : new AsyncifyError(`${t.name}: an emscripten fiber's entry function returned`),
         true,
       )
-    this.drainNow()
+    this.#drainNow()
   }
 }

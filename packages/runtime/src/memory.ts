@@ -1,19 +1,18 @@
 /**
- * Where buffers and C stacks live. Every call in flight (and every fiber) owns a slot: an asyncify
- * buffer (the `{ current, end }` header, then the space saved frames grow into) and, when the module
- * has a C stack pointer, a C stack region. When both live in the same memory a slot is one block,
- * `[header][buffer][C stack ↓]`, so an overflowing unwind runs into the slot's own stack bottom first.
+ * Where buffers and C stacks live. Every call in flight (and every fiber) owns a `Slot`: an asyncify
+ * buffer (the `{ current, end }` header, then the room saved frames grow into) and, when the module has
+ * a C stack pointer, a C stack region. When both are in the same memory a slot is one block,
+ * `[header][buffer][C stack ↓]`, so an unwind that overflows runs into the slot's own stack bottom.
  *
- * Blocks come from an `Arena`: the module's own allocator (exported `malloc`/`free`), a region the
- * caller hands over, or the secondary memory the rewrite made for the data (`inSecondaryMemory`),
- * which is the runtime's alone. Never from pages grown behind the module's allocator.
- *
- * Slots of the default sizes are pooled: a call that suspends costs no allocation once the pool is warm.
+ * Blocks come from an `Arena`: the module's allocator (exported `malloc`/`free`), a region the caller
+ * hands over, or the secondary memory the rewrite made for the data (`inSecondaryMemory`), which is the
+ * runtime's alone — never from pages grown behind the module's allocator. Slots of the default sizes
+ * are pooled, so a call that suspends costs no allocation once the pool is warm.
  */
-import { DATA_HEADER, type PointerWidth } from './abi.js'
+import { DATA_HEADER } from './abi.js'
 import { AsyncifyError } from './errors.js'
 
-type Fn = (...args: unknown[]) => unknown
+export type Fn = (...args: unknown[]) => unknown
 
 export interface Arena {
   alloc(size: number): number
@@ -22,72 +21,53 @@ export interface Arena {
 
 const align = (n: number): number => (n + 15) & ~15
 
-/** Blocks from the module's `malloc`/`free`. */
+/** Blocks from the module's `malloc`/`free` (addresses as bigints for a 64-bit memory). */
 export function mallocArena(malloc: Fn, free: Fn, wide: boolean): Arena {
+  const arg = (n: number): number | bigint => (wide ? BigInt(n) : n)
   return {
-    alloc(size) {
-      const at = Number(malloc(wide ? BigInt(size) : size))
-      if (at === 0) throw new AsyncifyError(`the module's malloc(${size}) returned NULL`)
+    alloc(n) {
+      const at = Number(malloc(arg(n)))
+      if (at === 0) throw new AsyncifyError(`the module's malloc(${n}) returned NULL`)
       return at
     },
-    free: addr => void free(wide ? BigInt(addr) : addr),
+    free: at => void free(arg(at)),
   }
 }
 
-/** Blocks carved from `[start, start + size)`: a bump pointer, and freed blocks kept for their size. */
+/** Blocks carved from `[start, start + size)`: a bump pointer, and freed blocks kept by size for reuse. */
 export function regionArena(start: number, size: number, what: string): Arena {
   let next = align(start)
-  const end = start + size
   const freed = new Map<number, number[]>()
   const sizes = new Map<number, number>()
   return {
     alloc(n) {
       n = align(n)
-      const reuse = freed.get(n)?.pop()
-      if (reuse !== undefined) return reuse
-      if (next + n > end)
+      const reused = freed.get(n)?.pop()
+      if (reused !== undefined) return reused
+      if (next + n > start + size)
         throw new AsyncifyError(
-          `${what} (${size} bytes) has no room for another ${n}-byte block: give more room or smaller sizes`,
+          `${what} (${size} bytes) has no room for another ${n}-byte block: enlarge it or lower the sizes`,
         )
       sizes.set(next, n)
       next += n
       return next - n
     },
-    free(addr) {
-      const n = sizes.get(addr) as number
-      const list = freed.get(n)
-      if (list === undefined) freed.set(n, [addr])
-      else list.push(addr)
+    free(at) {
+      const n = sizes.get(at) as number
+      freed.set(n, [...(freed.get(n) ?? []), at])
     },
   }
 }
 
-/** The C stack pointer: an exported global or emscripten's get/set functions. Values as numbers. */
+/** The C stack pointer as a number, whether the module keeps it as i32 or i64. */
 export interface StackPointer {
   get(): number
   set(value: number): void
 }
 
-export function globalStackPointer(g: WebAssembly.Global): StackPointer {
-  const wide = typeof g.value === 'bigint'
-  return {
-    get: () => Number(g.value),
-    set: v => {
-      g.value = wide ? BigInt(v) : v
-    },
-  }
-}
-
-export function functionStackPointer(get: Fn, set: Fn): StackPointer {
-  let wide: boolean | undefined
-  return {
-    get: () => {
-      const v = get()
-      wide = typeof v === 'bigint'
-      return Number(v)
-    },
-    set: v => void set(wide ? BigInt(v) : v),
-  }
+export function stackPointer(read: () => unknown, write: (v: number | bigint) => void): StackPointer {
+  const wide = typeof read() === 'bigint'
+  return { get: () => Number(read()), set: v => write(wide ? BigInt(v) : v) }
 }
 
 export class Slot {
@@ -96,7 +76,7 @@ export class Slot {
     readonly data: number,
     /** Bytes of the buffer after the header. */
     readonly size: number,
-    /** Initial C stack pointer (0 without a C stack). */
+    /** Initial C stack pointer: the top of the slot's stack (0 without one). */
     readonly top: number,
     readonly blocks: number[],
     readonly pooled: boolean,
@@ -109,73 +89,69 @@ export interface SlotSizes {
 }
 
 /**
- * Hands out slots. `data` is the arena of the data memory (null in JSPI mode), `stacks` that of the
- * memory the C stack pointer points into (null without C stacks); `shared` when they are the same.
+ * Hands out slots: buffers from `data` (null in JSPI mode), C stacks from `stacks` (null without
+ * them), one block each when `shared`. `missing` is the error when asyncify mode has nowhere for buffers.
  */
 export class Slots {
-  private pool: Slot[] = []
+  #pool: Slot[] = []
   readonly header: number
   constructor(
-    private readonly data: Arena | null,
+    readonly data: Arena | null,
     readonly stacks: Arena | null,
-    private readonly shared: boolean,
-    private readonly defaults: SlotSizes,
-    readonly width: PointerWidth,
-    private readonly missing: string,
+    readonly shared: boolean,
+    readonly defaults: SlotSizes,
+    wide: boolean,
+    readonly missing: string,
   ) {
-    this.header = DATA_HEADER[width].size
+    this.header = DATA_HEADER[wide ? 'i64' : 'i32'].size
   }
 
+  /** A slot of the default sizes (pooled), or of `sizes` (a fiber's: freed with `free`). */
   acquire(sizes?: SlotSizes): Slot {
-    const pooled = sizes === undefined
-    if (pooled) {
-      const s = this.pool.pop()
-      if (s !== undefined) return s
-    }
-    const { asyncifyStackSize: buffer, stackSize } = sizes ?? this.defaults
-    const bufferBytes = this.data === null ? 0 : align(this.header + buffer)
-    const stackBytes = this.stacks === null ? 0 : align(stackSize)
+    const pooled = sizes === undefined ? this.#pool.pop() : undefined
+    if (pooled !== undefined) return pooled
     if (this.data === null && this.missing !== '') throw new AsyncifyError(this.missing)
-    if (this.shared && this.data !== null) {
-      const at = this.data.alloc(bufferBytes + stackBytes)
-      return new Slot(at, buffer, stackBytes === 0 ? 0 : at + bufferBytes + stackBytes, [at], pooled)
-    }
-    const at = this.data === null ? 0 : this.data.alloc(bufferBytes)
-    const stack = this.stacks === null ? 0 : this.stacks.alloc(stackBytes)
-    const blocks = [at, stack].filter(b => b !== 0)
-    return new Slot(at, buffer, stack === 0 ? 0 : stack + stackBytes, blocks, pooled)
+    const { asyncifyStackSize: size, stackSize } = sizes ?? this.defaults
+    const bytes = this.data === null ? 0 : align(this.header + size)
+    const stack = this.stacks === null ? 0 : align(stackSize)
+    const at = this.data?.alloc(this.shared ? bytes + stack : bytes) ?? 0
+    const low = this.shared ? at + bytes : (this.stacks?.alloc(stack) ?? 0)
+    return new Slot(at, size, stack && low + stack, this.shared ? [at] : [at, low], sizes === undefined)
   }
 
   release(s: Slot): void {
-    if (s.pooled && this.pool.length < 16) this.pool.push(s)
+    if (s.pooled && this.#pool.length < 16) this.#pool.push(s)
     else this.free(s)
   }
 
   free(s: Slot): void {
-    for (const b of s.blocks) (this.shared || b === s.data ? this.data : this.stacks)?.free(b)
+    const [buffer, stack] = s.blocks
+    if (buffer) this.data?.free(buffer)
+    if (stack) this.stacks?.free(stack)
   }
 }
 
 /**
- * Admission of calls. Queued (no C stack per call): a call made from outside wasm while another is in
- * flight waits, in call order; a call made from inside wasm (an import calling back) never waits.
+ * Admission of calls. When queued (no C stack per call), a call made from outside wasm while another
+ * is in flight waits, in call order; a call made from inside wasm (an import calling back) never waits,
+ * since the outer call may be waiting for it.
  */
 export class Gate {
-  private busy = 0
-  private waiting: (() => void)[] = []
+  #busy = 0
+  #waiting: (() => void)[] = []
   constructor(readonly queued: boolean) {}
 
-  /** Null when the call may start now (synchronously, as a call that suspends later); else when it may. */
+  /** Null when the call may start now (synchronously); else a promise of when it may. */
   enter(nested: boolean): Promise<void> | null {
-    if (this.queued && !nested && this.busy > 0) return new Promise<void>(r => this.waiting.push(r))
-    this.busy++
+    if (this.queued && !nested && this.#busy > 0) return new Promise(r => this.#waiting.push(r))
+    this.#busy++
     return null
   }
 
-  /** The next waiting call takes over this one's place (counted before it wakes, so none overtakes it). */
+  /** The next waiting call takes this one's place (counted before it wakes, so none overtakes it). */
   leave(): void {
-    if (--this.busy > 0 || this.waiting.length === 0) return
-    this.busy++
-    ;(this.waiting.shift() as () => void)()
+    if (--this.#busy > 0 || this.#waiting.length === 0) return
+    this.#busy++
+    ;(this.#waiting.shift() as () => void)()
   }
 }

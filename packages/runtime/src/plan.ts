@@ -1,55 +1,52 @@
 /**
  * What may suspend, from the best source at hand: the binary's metadata section (or the metadata
  * passed as `options.report`), the transform's report, or — with neither — everything. Also the stand-in
- * value each suspending import returns while it starts an unwind (a value of its result type).
+ * each suspending import returns while it starts an unwind: a value of its result type that JS converts
+ * without effects (the types come from the metadata, else from the bytes).
  */
 import { type AsyncifyMetadata, decodeMetadata, METADATA_SECTION } from './abi.js'
-import { NO_STAND_IN } from './asyncify.js'
-import { customSection, importResults } from './binary.js'
 import type { TransformReport } from './types.js'
 
 export interface Plan {
   meta: AsyncifyMetadata | null
   suspends(module: string, name: string): boolean
   exportSuspends(name: string): boolean
-  /** Result types of an import (text format), or null when unknown. */
+  /** Result types of an import in the text format, or null when unknown. */
   results(module: string, name: string): string[] | null
 }
 
-export function readMetadata(
-  module: WebAssembly.Module | null,
-  bytes: Uint8Array | null,
-): AsyncifyMetadata | null {
-  const payload =
-    module !== null
-      ? WebAssembly.Module.customSections(module, METADATA_SECTION)[0]
-      : bytes && customSection(bytes, METADATA_SECTION)
-  return payload == null ? null : decodeMetadata(payload)
+/** A stand-in no JS value converts to (a non-nullable function or GC reference, v128). */
+export const NO_STAND_IN: unique symbol = Symbol('no stand-in')
+
+export function readMetadata(module: WebAssembly.Module): AsyncifyMetadata | null {
+  const payload = WebAssembly.Module.customSections(module, METADATA_SECTION)[0]
+  return payload === undefined ? null : decodeMetadata(payload)
 }
 
-const key = (module: string, name: string): string => `${module}\0${name}`
+export const importKey = (module: string, name: string): string => `${module}\0${name}`
 
+/** `fromBytes` reads the result types of every import (`importKey` → types) when there is no metadata. */
 export function makePlan(
   meta: AsyncifyMetadata | null,
   report: TransformReport | AsyncifyMetadata | undefined,
-  bytes: Uint8Array | null,
+  fromBytes: (() => Map<string, string[]>) | null,
 ): Plan {
   if (report !== undefined && 'version' in report) meta = report
-  let parsed: Map<string, string[]> | null | undefined
-  const fromBytes = (module: string, name: string): string[] | null => {
-    parsed ??= bytes && importResults(bytes)
-    return parsed?.get(key(module, name)) ?? null
+  let parsed: Map<string, string[]> | undefined
+  const types = (m: string, n: string): string[] | null => {
+    parsed ??= fromBytes?.() ?? new Map()
+    return parsed.get(importKey(m, n)) ?? null
   }
   if (meta !== null) {
     const results = new Map(
-      meta.suspendingImports.map(([m, n], i) => [key(m, n), meta.suspendingImportResults[i]]),
+      meta.suspendingImports.map(([m, n], i) => [importKey(m, n), meta.suspendingImportResults[i]]),
     )
     const exports = new Set(meta.suspendingExports)
     return {
       meta,
-      suspends: (m, n) => results.has(key(m, n)),
+      suspends: (m, n) => results.has(importKey(m, n)),
       exportSuspends: n => exports.has(n),
-      results: (m, n) => results.get(key(m, n)) ?? fromBytes(m, n),
+      results: (m, n) => results.get(importKey(m, n)) ?? types(m, n),
     }
   }
   const r = report as TransformReport | undefined
@@ -59,22 +56,20 @@ export function makePlan(
     meta: null,
     suspends: (m, n) => imports?.has(`${m}.${n}`) ?? true,
     exportSuspends: n => exports?.has(n) ?? true,
-    results: fromBytes,
+    results: types,
   }
 }
 
-/** A value of the given result types that JS converts without effects (NO_STAND_IN when none does). */
+/** 0 for numbers, 0n for i64, null for nullable references, 0 for non-null extern/any/eq/i31 (an i31). */
 export function standIn(types: string[] | null): unknown {
-  if (types === null || types.length === 0) return undefined
-  const values = types.map(t =>
+  const values = (types ?? []).map(t =>
     t === 'i64'
       ? 0n
-      : t === 'i32' || t === 'f32' || t === 'f64' || /^\(ref (extern|any|eq|i31)\)$/.test(t)
+      : /^(i32|f32|f64|\(ref (extern|any|eq|i31)\))$/.test(t)
         ? 0
         : t.startsWith('(ref null ')
           ? null
           : NO_STAND_IN,
   )
-  if (values.includes(NO_STAND_IN)) return NO_STAND_IN
-  return values.length === 1 ? values[0] : values
+  return values.includes(NO_STAND_IN) ? NO_STAND_IN : values.length > 1 ? values : values[0]
 }

@@ -1,0 +1,142 @@
+/**
+ * What the fiber support of both modes shares: emscripten's structs in memory (layout in `abi.ts`),
+ * its two init functions (emscripten implements them in C; the runtime serves them when imported),
+ * fiber entries (a function-table index or an export name), sizes, and the JS API's states.
+ */
+import { ASYNCIFY_DATA_T, EMSCRIPTEN_FIBER as F, RUNTIME_IMPORTS } from './abi.js'
+import type { Env } from './driver.js'
+import { AsyncifyError } from './errors.js'
+import type { Fn, Slot, SlotSizes, StackPointer } from './memory.js'
+import type { Fiber, FiberOptions, FiberResult, FiberState } from './types.js'
+
+export const EM = RUNTIME_IMPORTS.emscripten
+
+export class Common {
+  env!: Env
+  next = 1
+  #view: DataView | null = null
+
+  u32(addr: number): number {
+    return this.#dv().getUint32(addr, true)
+  }
+
+  set(addr: number, v: number): void {
+    this.#dv().setUint32(addr, v, true)
+  }
+
+  #dv(): DataView {
+    const buffer = this.env.memory.buffer
+    if (this.#view?.buffer !== buffer) this.#view = new DataView(buffer)
+    return this.#view
+  }
+
+  sp(): StackPointer {
+    if (this.env.sp === null)
+      throw new AsyncifyError(
+        `${EM.swap} needs the C stack pointer: export __stack_pointer (-Wl,--export=__stack_pointer)`,
+      )
+    return this.env.sp
+  }
+
+  /** A function-table index or an export name → the function. */
+  entry(e: number | string, what: string): Fn {
+    const ex = this.env.exports
+    const table = (ex.__indirect_function_table ??
+      Object.values(ex).find(v => v instanceof WebAssembly.Table)) as WebAssembly.Table | undefined
+    const f = typeof e === 'string' ? ex[e] : e > 0 && e < (table?.length ?? 0) ? table?.get(e) : undefined
+    if (typeof f === 'function') return f as Fn
+    throw new AsyncifyError(
+      typeof e === 'string'
+        ? `${what}: the module exports no function ${e}`
+        : `${what}: entry ${e} is no function of the exported table (link with -Wl,--export-table)`,
+    )
+  }
+
+  /** `emscripten_fiber_init` / `_init_from_current_context`, or undefined for another name. */
+  init(name: string): Fn | undefined {
+    const asyncifyData = (fiber: number, stack: number, size: number): void => {
+      this.set(fiber + F.asyncifyData + ASYNCIFY_DATA_T.stackPtr, stack)
+      this.set(fiber + F.asyncifyData + ASYNCIFY_DATA_T.stackLimit, stack + size)
+      this.set(fiber + F.asyncifyData + ASYNCIFY_DATA_T.rewindId, 0)
+    }
+    const fields = (fiber: number, values: [number, number][]): void => {
+      for (const [off, v] of values) this.set(fiber + off, v)
+    }
+    if (name === EM.init)
+      return (...a) => {
+        const [fiber, entry, arg, stack, stackSize, aStack, aSize] = a.map(Number)
+        const base = stack + stackSize
+        fields(fiber, [
+          [F.stackBase, base],
+          [F.stackLimit, stack],
+          [F.stackPtr, base],
+          [F.entry, entry],
+          [F.userData, arg],
+        ])
+        asyncifyData(fiber, aStack, aSize)
+      }
+    if (name === EM.initFromCurrent)
+      return (...a) => {
+        const [fiber, aStack, aSize] = a.map(Number)
+        fields(fiber, [
+          [F.stackBase, this.env.sp?.get() ?? 0],
+          [F.stackLimit, 0],
+          [F.entry, 0],
+        ])
+        asyncifyData(fiber, aStack, aSize)
+      }
+    return undefined
+  }
+
+  /** A fiber's slot sizes (defaults from the instantiate options), checked. */
+  sizes(o: FiberOptions | undefined): SlotSizes {
+    const d = this.env.slots.defaults
+    const s = {
+      asyncifyStackSize: o?.asyncifyStackSize ?? d.asyncifyStackSize,
+      stackSize: o?.stackSize ?? d.stackSize,
+    }
+    for (const [k, v] of Object.entries(s))
+      if (!(Number.isInteger(v) && v > 0))
+        throw new AsyncifyError(`fibers.create: ${k} must be a positive integer`)
+    if (this.env.sp !== null && this.env.slots.stacks === null)
+      throw new AsyncifyError(
+        'fibers.create: each fiber needs a C stack of its own: export malloc and free (or name them in options.allocator), or pass options.region',
+      )
+    return s
+  }
+}
+
+/** The JS API's states and checks; `go` runs the fiber the mode's way. */
+export abstract class BaseFiber implements Fiber {
+  state: FiberState = 'created'
+  constructor(
+    readonly id: number,
+    readonly slot: Slot,
+    protected readonly common: Common,
+  ) {}
+
+  protected abstract go(value: unknown, first: boolean): Promise<FiberResult>
+  protected abstract releaseRefs(): void
+
+  resume(value?: unknown): Promise<FiberResult> {
+    const s = this.state
+    if (s !== 'created' && s !== 'suspended')
+      return Promise.reject(new AsyncifyError(`fiber ${this.id} cannot be resumed: it is ${s}`))
+    this.state = 'running'
+    return this.go(value, s === 'created')
+  }
+
+  /** The entry returned or threw: the fiber is done and its memory freed. */
+  protected end(): void {
+    this.common.env.slots.free(this.slot)
+    this.state = 'done'
+  }
+
+  destroy(): void {
+    const s = this.state
+    if (s === 'running') throw new AsyncifyError(`fiber ${this.id} is running: it cannot be destroyed`)
+    if (s === 'suspended') this.releaseRefs()
+    if (s === 'created' || s === 'suspended') this.common.env.slots.free(this.slot)
+    this.state = 'destroyed'
+  }
+}

@@ -1,0 +1,121 @@
+// Calls in flight at the same time, in both modes. With a C stack pointer each call runs on a C stack
+// of its own (from options.region here, from malloc in the C fixture's tests); without one, calls are
+// queued in call order; an import may call back into an export that suspends (reentrancy).
+import { describe, expect, it } from 'vitest'
+import { delay, fixture, MODES, random, run } from './helpers.js'
+
+/**
+ * work(id, n): n + 1 nested frames, each pushing 16 bytes on the C stack (id, depth, a canary), sleeping,
+ * and checking them after waking: a frame another call overwrote traps. Returns Σ sleep results.
+ */
+const stackModule = (exportSp: boolean) => `(module
+  (import "env" "sleep" (func $sleep (param i32 i32) (result i32)))
+  (memory (export "memory") 8)
+  (global $__stack_pointer ${exportSp ? '(export "__stack_pointer")' : ''} (mut i32) (i32.const 65536))
+  (func $work (export "work") (param $id i32) (param $n i32) (result i32)
+    (local $fp i32) (local $r i32)
+    (local.set $fp (i32.sub (global.get $__stack_pointer) (i32.const 16)))
+    (global.set $__stack_pointer (local.get $fp))
+    (i32.store (local.get $fp) (local.get $id))
+    (i32.store offset=4 (local.get $fp) (local.get $n))
+    (i32.store offset=8 (local.get $fp) (i32.xor (local.get $id) (i32.const 0x5a5a5a5a)))
+    (local.set $r (call $sleep (local.get $id) (local.get $n)))
+    (if (i32.gt_u (local.get $n) (i32.const 0))
+      (then (local.set $r (i32.add (local.get $r) (call $work (local.get $id) (i32.sub (local.get $n) (i32.const 1)))))))
+    (if (i32.or
+          (i32.or (i32.ne (i32.load (local.get $fp)) (local.get $id)) (i32.ne (i32.load offset=4 (local.get $fp)) (local.get $n)))
+          (i32.ne (i32.load offset=8 (local.get $fp)) (i32.xor (local.get $id) (i32.const 0x5a5a5a5a))))
+      (then (unreachable)))
+    (global.set $__stack_pointer (i32.add (local.get $fp) (i32.const 16)))
+    (local.get $r)))`
+
+/** Room for 100 calls: a 512-byte buffer and a 1 KiB C stack each, above the module's own stack. */
+const REGION = { region: { start: 65536, size: 100 * 1552 }, asyncifyStackSize: 512, stackSize: 1024 }
+
+type Work = { work(id: number, n: number): Promise<number>; __stack_pointer: WebAssembly.Global }
+
+const expected = (id: number, n: number) => (n + 1) * id
+
+for (const mode of MODES)
+  describe(`${mode} mode`, () => {
+    it('100 concurrent calls with random delays, each on a C stack of its own', async () => {
+      const f = await fixture(stackModule(true))
+      const rnd = random(8)
+      const { exports } = await run<Work>(
+        f,
+        mode,
+        { env: { sleep: (id: number) => delay(rnd() * 8).then(() => id) } },
+        REGION,
+      )
+      const ids = Array.from({ length: 100 }, (_, i) => i + 1)
+      const results = await Promise.all(ids.map(id => exports.work(id, 3 + (id % 4))))
+      expect(results).toEqual(ids.map(id => expected(id, 3 + (id % 4))))
+      // Every call gave the stack pointer back.
+      expect(exports.__stack_pointer.value).toBe(65536)
+      // The slots are reused: another round fits the same region.
+      expect(await Promise.all(ids.map(id => exports.work(id, 2)))).toEqual(ids.map(id => expected(id, 2)))
+    })
+
+    it('the frames would collide without per-call C stacks (stackPointer: false declares none)', async () => {
+      const f = await fixture(stackModule(true))
+      const rnd = random(9)
+      const { exports } = await run<Work>(
+        f,
+        mode,
+        { env: { sleep: (id: number) => delay(rnd() * 4).then(() => id) } },
+        {
+          ...REGION,
+          stackPointer: false,
+        },
+      )
+      const outcomes = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => exports.work(i + 1, 3)))
+      expect(
+        outcomes.some(o => o.status === 'rejected' && o.reason instanceof WebAssembly.RuntimeError),
+      ).toBe(true)
+    })
+
+    it('without a known stack pointer, calls are queued and run one at a time, in call order', async () => {
+      const f = await fixture(stackModule(false), { inSecondaryMemory: true })
+      const events: string[] = []
+      let active = 0
+      let most = 0
+      const { exports } = await run<Work>(f, mode, {
+        env: {
+          sleep: async (id: number, n: number) => {
+            events.push(`${id}:${n}`)
+            most = Math.max(most, ++active)
+            await delay(1 + ((id * 7) % 3))
+            active--
+            return id
+          },
+        },
+      })
+      const ids = [1, 2, 3, 4, 5]
+      expect(await Promise.all(ids.map(id => exports.work(id, 2)))).toEqual(ids.map(id => expected(id, 2)))
+      expect(most).toBe(1)
+      expect(events).toEqual(ids.flatMap(id => [`${id}:2`, `${id}:1`, `${id}:0`]))
+    })
+
+    it('an import may call back into an export that suspends, while the outer call is suspended too', async () => {
+      const f = await fixture(
+        `(module
+          (import "env" "sleep" (func $sleep (param i32) (result i32)))
+          (import "env" "callback" (func $callback (param i32) (result i32)))
+          (memory (export "memory") 1)
+          (func (export "inner") (param i32) (result i32) (i32.mul (call $sleep (local.get 0)) (i32.const 2)))
+          (func (export "outer") (param i32) (result i32)
+            (i32.add (call $callback (local.get 0)) (call $sleep (i32.const 1000)))))`,
+        { inSecondaryMemory: true },
+      )
+      const r = await run<{ inner(x: number): Promise<number>; outer(x: number): Promise<number> }>(f, mode, {
+        env: {
+          sleep: (x: number) => delay(2).then(() => x + 1),
+          // Calls the export and hands its promise back: the outer call suspends on it.
+          callback: (x: number) => r.exports.inner(x * 10),
+        },
+      })
+      expect(await r.exports.outer(3)).toBe((30 + 1) * 2 + 1001)
+      const many = await Promise.all([1, 2, 3].map(x => r.exports.outer(x)))
+      expect(many).toEqual([1, 2, 3].map(x => (x * 10 + 1) * 2 + 1001))
+    })
+  })
