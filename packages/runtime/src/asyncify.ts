@@ -28,6 +28,8 @@ import { NO_STAND_IN, standIn } from './plan.js'
 export class Task {
   /** Data pointer of the last unwind (the task's buffer, or an emscripten fiber's). */
   data = 0
+  /** Bytes left in an emscripten fiber's buffer when the task last unwound into it. */
+  room = 0
   sp: number
   unwound = false
   rewinding = false
@@ -133,7 +135,7 @@ export class AsyncifyDriver extends Driver {
     if (data === t.slot.data) {
       this.#field(data, 'current', data + this.slots.header)
       this.#field(data, 'end', data + this.slots.header + t.slot.size)
-    }
+    } else t.room = this.#field(data, 'end') - this.#field(data, 'current')
     t.data = data
     t.from = from
     t.unwound = true
@@ -262,13 +264,12 @@ export class AsyncifyDriver extends Driver {
     } catch (e) {
       if (!(e instanceof WebAssembly.RuntimeError)) throw e
       const own = t.data === t.slot.data
-      const size = this.#field(t.data, 'end') - t.data - this.slots.header
       this.#recover(t)
       throw own
-        ? new BufferOverflowError(t.name, size, t.option)
+        ? new BufferOverflowError(t.name, t.slot.size, t.option)
         : new BufferOverflowError(
             `${t.name} (emscripten fiber ${t.data - EMSCRIPTEN_FIBER.asyncifyData})`,
-            size,
+            t.room,
             'the asyncify stack size passed to emscripten_fiber_init',
           )
     }

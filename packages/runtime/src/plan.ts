@@ -25,38 +25,33 @@ export function readMetadata(module: WebAssembly.Module): AsyncifyMetadata | nul
 
 export const importKey = (module: string, name: string): string => `${module}\0${name}`
 
-/** `fromBytes` reads the result types of every import (`importKey` → types) when there is no metadata. */
+/**
+ * `report` overrides the lists of `meta` (the binary's own); `fromBytes` reads the result types of every
+ * import (`importKey` → types) when the metadata does not have them.
+ */
 export function makePlan(
   meta: AsyncifyMetadata | null,
   report: TransformReport | AsyncifyMetadata | undefined,
   fromBytes: (() => Map<string, string[]>) | null,
 ): Plan {
   if (report !== undefined && 'version' in report) meta = report
+  const r = report !== undefined && !('version' in report) ? report : null
+  const imports = r
+    ? new Set(r.suspendingImports)
+    : meta && new Set(meta.suspendingImports.map(([m, n]) => `${m}.${n}`))
+  const exports = new Set((r ?? meta)?.suspendingExports)
+  const results = new Map(
+    meta?.suspendingImports.map(([m, n], i) => [importKey(m, n), meta.suspendingImportResults[i]]),
+  )
   let parsed: Map<string, string[]> | undefined
-  const types = (m: string, n: string): string[] | null => {
-    parsed ??= fromBytes?.() ?? new Map()
-    return parsed.get(importKey(m, n)) ?? null
-  }
-  if (meta !== null) {
-    const results = new Map(
-      meta.suspendingImports.map(([m, n], i) => [importKey(m, n), meta.suspendingImportResults[i]]),
-    )
-    const exports = new Set(meta.suspendingExports)
-    return {
-      meta,
-      suspends: (m, n) => results.has(importKey(m, n)),
-      exportSuspends: n => exports.has(n),
-      results: (m, n) => results.get(importKey(m, n)) ?? types(m, n),
-    }
-  }
-  const r = report as TransformReport | undefined
-  const imports = r && new Set(r.suspendingImports)
-  const exports = r && new Set(r.suspendingExports)
   return {
-    meta: null,
+    meta,
     suspends: (m, n) => imports?.has(`${m}.${n}`) ?? true,
-    exportSuspends: n => exports?.has(n) ?? true,
-    results: types,
+    exportSuspends: n => (r ?? meta) === null || exports.has(n),
+    results: (m, n) => {
+      parsed ??= fromBytes?.() ?? new Map()
+      return results.get(importKey(m, n)) ?? parsed.get(importKey(m, n)) ?? null
+    },
   }
 }
 
