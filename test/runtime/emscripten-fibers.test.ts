@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs'
 import { ASYNCIFY_DATA_T, EMSCRIPTEN_FIBER } from '@unplugin-asyncify/runtime/abi'
 import { describe, expect, it } from 'vitest'
-import { cFixture, delay, MODES, random, run } from './helpers.js'
+import { cFixture, delay, MODES, pipelineResult as pipeline, random, run } from './helpers.js'
 import { wasiShim } from './wasi.js'
 
 const OPTIONS = { imports: ['env.emscripten_fiber_swap', 'env.pause'] }
@@ -16,21 +16,6 @@ type Program = {
   _initialize(): unknown
   pipeline(limit: number): Promise<number>
   pingpong(switches: number): Promise<number>
-}
-
-/** What pipeline(limit) computes: the odd squares below limit², every tenth plus pause(count) = 2·count. */
-function pipeline(limit: number): number {
-  let sum = 0
-  let n = 0
-  let count = 0
-  for (let i = 0; i < limit; i++) {
-    let v = i * i
-    if (v % 2 === 0) continue
-    if (count % 10 === 9) v += 2 * count
-    count++
-    sum = (sum + Math.imul(v, ++n)) >>> 0
-  }
-  return sum & 0x7fffffff
 }
 
 async function load(

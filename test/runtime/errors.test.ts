@@ -1,6 +1,6 @@
 // Clear errors instead of traps deep in a stack: buffer overflows name the export or fiber, the size
 // and the option that raises it; bad options and modules the runtime cannot drive name what is wrong.
-import { AsyncifyError, BufferOverflowError, instantiate } from '@unplugin-asyncify/runtime'
+import { BufferOverflowError, instantiate } from '@unplugin-asyncify/runtime'
 import { describe, expect, it } from 'vitest'
 import { delay, fixture, run } from './helpers.js'
 

@@ -71,3 +71,18 @@ export function random(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296
   }
 }
+
+/** What fixtures/fibers.c's pipeline(limit) computes: odd squares below limit², every tenth plus 2·count. */
+export function pipelineResult(limit: number): number {
+  let sum = 0
+  let n = 0
+  let count = 0
+  for (let i = 0; i < limit; i++) {
+    let v = i * i
+    if (v % 2 === 0) continue
+    if (count % 10 === 9) v += 2 * count
+    count++
+    sum = (sum + Math.imul(v, ++n)) >>> 0
+  }
+  return sum & 0x7fffffff
+}
