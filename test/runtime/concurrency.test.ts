@@ -121,3 +121,39 @@ for (const mode of MODES)
       expect(many).toEqual([1, 2, 3].map(x => (x * 10 + 1) * 2 + 1001))
     })
   })
+
+describe('a raw export called from an import (JS between wasm frames)', () => {
+  const MIDDLE = `(module
+    (import "env" "sleep" (func $sleep (param i32) (result i32)))
+    (import "env" "callB" (func $callB (param i32) (result i32)))
+    (memory (export "memory") 1)
+    (func (export "B") (param i32) (result i32) (i32.add (call $sleep (local.get 0)) (i32.const 1)))
+    (func (export "A") (param i32) (result i32) (i32.mul (call $callB (local.get 0)) (i32.const 2))))`
+  type Holder = { instance?: WebAssembly.Instance }
+  const imports = (holder: Holder, entered: number[]) => ({
+    env: {
+      sleep: (x: number) => delay(1).then(() => x * 10),
+      callB: (y: number) => {
+        entered.push(y)
+        return (holder.instance?.exports.B as (y: number) => number)(y)
+      },
+    },
+  })
+
+  it('asyncify mode: the stack unwinds through it and the rewind calls it again', async () => {
+    const f = await fixture(MIDDLE, { inSecondaryMemory: true })
+    const [holder, entered]: [Holder, number[]] = [{}, []]
+    const r = await run<{ A(x: number): Promise<number> }>(f, 'asyncify', imports(holder, entered))
+    holder.instance = r.instance
+    expect(await r.exports.A(3)).toBe((30 + 1) * 2)
+    expect(entered).toEqual([3, 3])
+  })
+
+  it('JSPI mode cannot suspend through JS frames: the export rejects (call the wrapped export instead)', async () => {
+    const f = await fixture(MIDDLE, { inSecondaryMemory: true })
+    const holder: Holder = {}
+    const r = await run<{ A(x: number): Promise<number> }>(f, 'jspi', imports(holder, []))
+    holder.instance = r.instance
+    await expect(r.exports.A(3)).rejects.toThrow(/suspend/i)
+  })
+})

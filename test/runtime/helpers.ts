@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs'
 import { type AsyncifyOptions, asyncify } from '@unplugin-asyncify/core'
 import {
   type AsyncifiedInstance,
+  type Imports,
   type InstantiateOptions,
   instantiate,
   type Mode,
@@ -52,7 +53,7 @@ export function cFixture(name: string, options: AsyncifyOptions): Promise<Fixtur
 export function run<E extends object = Record<string, unknown>>(
   f: Fixture,
   mode: Mode,
-  imports: WebAssembly.Imports = {},
+  imports: Imports = {},
   options: InstantiateOptions = {},
 ): Promise<AsyncifiedInstance<E>> {
   return instantiate<E>({ asyncify: f.binary, original: f.original }, imports, { mode, ...options })

@@ -119,7 +119,7 @@ describe('what may suspend', () => {
     const m = binaryen.parseText(wat)
     m.setFeatures(features.MVP | features.MutableGlobals)
     m.runPasses(['asyncify'])
-    const bytes = m.emitBinary()
+    const bytes = new Uint8Array(m.emitBinary())
     m.dispose()
     expect(WebAssembly.Module.customSections(new WebAssembly.Module(bytes), METADATA_SECTION)).toHaveLength(0)
     const { exports } = await instantiate<{ main(x: bigint): Promise<bigint> }>(

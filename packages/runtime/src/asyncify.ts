@@ -9,8 +9,10 @@
  * the same JS value at the call site (`catch_all`, a `JSTag` catch) as it would a synchronous throw.
  *
  * The task whose wasm is running is `current`, kept by `enter` around every call into wasm, so an import
- * knows whose stack it is on. A call made from inside an import (reentrancy) is a task of its own: if
- * it suspends, its promise goes back to the import, which may then suspend the outer task too.
+ * knows whose stack it is on. A call of a wrapped export made from inside an import (reentrancy) is a
+ * task of its own: if it suspends, its promise goes back to the import, which may then suspend the outer
+ * task too. A raw export called from an import belongs to the task it runs in: if it suspends, the whole
+ * stack unwinds through the import, and the rewind calls that import again (binaryen's ABI).
  *
  * C stacks: an unwind skips the epilogues that restore the stack pointer, so a suspended task's frames
  * stay in linear memory below the pointer. A task with a stack of its own enters with its pointer and
@@ -166,9 +168,13 @@ export class AsyncifyDriver extends Driver {
     const self = this
     const wrapped = function (this: unknown, ...args: unknown[]): unknown {
       const t = self.current
-      if (t?.rewinding) return self.handBack(t, wrapped)
+      if (t?.rewinding && t.from === wrapped) return self.handBack(t, wrapped)
       const r = fn.apply(this, args)
       if (typeof (r as PromiseLike<unknown> | null)?.then !== 'function') return r
+      // Another import met while rewinding is a JS frame between two wasm frames of the task (it called a
+      // raw export, which suspended): the rewind runs it again, and it calls back into the same export.
+      if (t?.rewinding)
+        throw new AsyncifyError(`import ${label} returned a promise while its caller was being rewound`)
       if (t === null)
         throw new AsyncifyError(`import ${label} returned a promise outside a call that may suspend`)
       if (stand === NO_STAND_IN)

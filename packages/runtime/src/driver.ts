@@ -17,7 +17,7 @@ import {
   stackPointer,
 } from './memory.js'
 import type { Plan } from './plan.js'
-import type { Fibers, InstantiateOptions } from './types.js'
+import type { Fibers, Imports, InstantiateOptions } from './types.js'
 
 /** What a driver gives its fiber support once the instance exists. */
 export interface Env {
@@ -71,7 +71,7 @@ export abstract class Driver {
     this.fibers = hooks.api
   }
 
-  imports(module: WebAssembly.Module, given: WebAssembly.Imports): WebAssembly.Imports {
+  imports(module: WebAssembly.Module, given: Imports): WebAssembly.Imports {
     const out: Record<string, Record<string, unknown>> = {}
     for (const { module: m, name, kind } of WebAssembly.Module.imports(module)) {
       let v: unknown = given[m]?.[name]

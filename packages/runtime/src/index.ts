@@ -14,7 +14,7 @@
  * `@unplugin-asyncify/runtime/no-fibers` exports the same `instantiate` without fiber support (smaller).
  */
 import { instantiateWith } from './instantiate.js'
-import type { AsyncifiedInstance, InstantiateOptions, SourcePair, WasmSource } from './types.js'
+import type { AsyncifiedInstance, Imports, InstantiateOptions, SourcePair, WasmSource } from './types.js'
 
 export { AsyncifyError, BufferOverflowError } from './errors.js'
 export type * from './types.js'
@@ -33,7 +33,7 @@ export type * from './types.js'
  */
 export function instantiate<E extends object = Record<string, unknown>>(
   source: WasmSource | SourcePair,
-  imports?: WebAssembly.Imports,
+  imports?: Imports,
   options?: InstantiateOptions,
 ): Promise<AsyncifiedInstance<E>> {
   return instantiateWith<E>(true, source, imports, options)

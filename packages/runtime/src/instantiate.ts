@@ -13,7 +13,14 @@ import { AsyncifyError } from './errors.js'
 import type { Fn, SlotSizes } from './memory.js'
 import { makePlan, readMetadata } from './plan.js'
 import { load } from './source.js'
-import type { AsyncifiedInstance, InstantiateOptions, Mode, SourcePair, WasmSource } from './types.js'
+import type {
+  AsyncifiedInstance,
+  Imports,
+  InstantiateOptions,
+  Mode,
+  SourcePair,
+  WasmSource,
+} from './types.js'
 
 const hasJspi = (): boolean => typeof (WebAssembly as { Suspending?: unknown }).Suspending === 'function'
 
@@ -23,7 +30,7 @@ const isPair = (s: unknown): s is SourcePair =>
 export async function instantiateWith<E extends object>(
   withFibers: boolean,
   source: WasmSource | SourcePair,
-  imports: WebAssembly.Imports = {},
+  imports: Imports = {},
   options: InstantiateOptions = {},
 ): Promise<AsyncifiedInstance<E>> {
   const sizes = slotSizes(options)

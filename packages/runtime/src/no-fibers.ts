@@ -3,7 +3,7 @@
  * throws, and a module importing emscripten's fiber functions or `fiber.yield` is refused.
  */
 import { instantiateWith } from './instantiate.js'
-import type { AsyncifiedInstance, InstantiateOptions, SourcePair, WasmSource } from './types.js'
+import type { AsyncifiedInstance, Imports, InstantiateOptions, SourcePair, WasmSource } from './types.js'
 
 export { AsyncifyError, BufferOverflowError } from './errors.js'
 export type * from './types.js'
@@ -11,7 +11,7 @@ export type * from './types.js'
 /** See `instantiate` in `@unplugin-asyncify/runtime`. */
 export function instantiate<E extends object = Record<string, unknown>>(
   source: WasmSource | SourcePair,
-  imports?: WebAssembly.Imports,
+  imports?: Imports,
   options?: InstantiateOptions,
 ): Promise<AsyncifiedInstance<E>> {
   return instantiateWith<E>(false, source, imports, options)

@@ -17,6 +17,12 @@ export interface SourcePair {
   original: WasmSource
 }
 
+/**
+ * The import object, as for `WebAssembly.instantiate` (tags and other values included): a function may
+ * return a promise (any thenable) where the import may suspend.
+ */
+export type Imports = Record<string, Record<string, unknown>>
+
 /** The parts of `wasm-asyncify`'s report (`AsyncifyReport`) the runtime reads. */
 export interface TransformReport {
   /** `module.name` of each import that may suspend. */
