@@ -135,7 +135,7 @@ describe('a raw export called from an import (JS between wasm frames)', () => {
       sleep: (x: number) => delay(1).then(() => x * 10),
       callB: (y: number) => {
         entered.push(y)
-        return (holder.instance?.exports.B as (y: number) => number)(y)
+        return ((holder.instance as WebAssembly.Instance).exports.B as (y: number) => number)(y)
       },
     },
   })
