@@ -21,17 +21,17 @@
  * Fibers (`fibers-asyncify.ts`) reuse the loop: their imports unwind with `task.after` set instead of a
  * promise, and `after` either prepares the next bottom function to call (a swap) or pauses (a yield).
  */
-import { DATA_HEADER, EMSCRIPTEN_FIBER, EXPORTS, STATE } from './abi.js'
+import { DATA_HEADER, EXPORTS, STATE } from './abi.js'
 import { Driver, isMemory64 } from './driver.js'
 import { AsyncifyError, BufferOverflowError } from './errors.js'
-import { type Fn, Gate, regionArena, type Slot, Slots } from './memory.js'
+import type { Fn, Slot } from './memory.js'
 import { NO_STAND_IN, standIn } from './plan.js'
 
 export class Task {
   /** Data pointer of the last unwind (the task's buffer, or an emscripten fiber's). */
   data = 0
-  /** Bytes left in an emscripten fiber's buffer when the task last unwound into it. */
-  room = 0
+  /** How an overflow of the buffer of the last unwind is reported, when that is not the task's own. */
+  overflow: Overflow | null = null
   sp: number
   unwound = false
   rewinding = false
@@ -44,8 +44,6 @@ export class Task {
   after: ((t: Task) => boolean) | null = null
   /** The JS fiber this task runs, if any (`fibers.current`). */
   fiber: unknown = null
-  /** Whether the running context is the task's own (not an emscripten fiber it switched to). */
-  main = true
   constructor(
     /** The function at the bottom of the running context, called again to rewind it. */
     public fn: Fn,
@@ -59,6 +57,9 @@ export class Task {
     this.sp = slot.top
   }
 }
+
+/** Owner, size and option for a `BufferOverflowError`. */
+export type Overflow = [string, number, string]
 
 /** What `drive` returns when a fiber yielded instead of returning. */
 export const PAUSED: unique symbol = Symbol('paused')
@@ -77,40 +78,21 @@ export class AsyncifyDriver extends Driver {
   releaseRefs: Fn | null = null
   #ctl!: Control
   #memory!: WebAssembly.Memory
-  #view!: DataView
+  #u32 = new Uint32Array(0)
+  #u64 = new BigUint64Array(0)
 
   setup(ex: WebAssembly.Exports): WebAssembly.Memory {
     const ctl: Record<string, unknown> = {}
     for (const n of ['start_unwind', 'stop_unwind', 'start_rewind', 'stop_rewind', 'get_state'] as const) {
       ctl[n] = ex[EXPORTS[n]]
       if (typeof ctl[n] !== 'function')
-        throw new AsyncifyError(
-          `asyncify mode: the module does not export ${EXPORTS[n]} (run wasm-asyncify on it)`,
-        )
+        throw new AsyncifyError(`asyncify mode: the module does not export ${EXPORTS[n]}`)
     }
     const [data, main, secondary] = this.memories(ex)
-    const wide = (this.plan.meta?.pointer ?? (isMemory64(data) ? 'i64' : 'i32')) === 'i64'
-    const sp = this.stackPointer(ex)
-    const alloc = this.allocator(ex, wide)
-    const buffers =
-      this.region(data) ??
-      (secondary ? regionArena(16, data.buffer.byteLength - 16, 'the secondary memory') : alloc)
-    // C stacks are in the main memory: with the buffers when those are there too, else from the allocator.
-    const stacks = sp === null ? null : secondary ? alloc : buffers
-    this.slots = new Slots(
-      buffers,
-      stacks,
-      stacks !== null && stacks === buffers,
-      this.sizes,
-      wide,
-      'asyncify mode needs memory for its buffers: the module exports no allocator (malloc/free, or options.allocator); pass options.region, or rebuild with inSecondaryMemory',
-    )
-    this.gate = new Gate(this.options.stackPointer !== false && stacks === null)
-    this.sp = sp
-    this.wide = wide
+    this.wide = (this.plan.meta?.pointer ?? (isMemory64(data) ? 'i64' : 'i32')) === 'i64'
+    this.provide(ex, main, data, secondary, this.wide)
     this.#ctl = ctl as unknown as Control
     this.#memory = data
-    this.#view = new DataView(data.buffer)
     const release = ex[EXPORTS.releaseRefs]
     this.releaseRefs = typeof release === 'function' ? (release as Fn) : null
     return main
@@ -121,23 +103,29 @@ export class AsyncifyDriver extends Driver {
   }
 
   /** Reads or writes field `current`/`end` of the data header at `data`. */
-  #field(data: number, f: 'current' | 'end', v?: number): number {
-    if (this.#view.buffer !== this.#memory.buffer) this.#view = new DataView(this.#memory.buffer)
+  field(data: number, f: 'current' | 'end', v?: number): number {
+    const buffer = this.#memory.buffer
+    if (this.#u32.buffer !== buffer)
+      [this.#u32, this.#u64] = [new Uint32Array(buffer), new BigUint64Array(buffer)]
     const at = data + DATA_HEADER[this.wide ? 'i64' : 'i32'][f]
-    const view = this.#view
-    if (v !== undefined) {
-      if (this.wide) view.setBigUint64(at, BigInt(v), true)
-      else view.setUint32(at, v, true)
+    if (this.wide) {
+      if (v !== undefined) this.#u64[at / 8] = BigInt(v)
+      return Number(this.#u64[at / 8])
     }
-    return this.wide ? Number(view.getBigUint64(at, true)) : view.getUint32(at, true)
+    if (v !== undefined) this.#u32[at >> 2] = v
+    return this.#u32[at >> 2] as number
   }
 
-  /** Unwinds `t` into `data`: its own buffer (header reset), or an emscripten fiber's. */
-  unwind(t: Task, from: unknown, data = t.slot.data): void {
-    if (data === t.slot.data) {
-      this.#field(data, 'current', data + this.slots.header)
-      this.#field(data, 'end', data + this.slots.header + t.slot.size)
-    } else t.room = this.#field(data, 'end') - this.#field(data, 'current')
+  /**
+   * Unwinds `t` into its own buffer (header reset), or into `data` (an emscripten fiber's), whose overflow
+   * is then reported as `overflow` names it.
+   */
+  unwind(t: Task, from: unknown, data = t.slot.data, overflow: Overflow | null = null): void {
+    if (overflow === null) {
+      this.field(data, 'current', data + this.slots.header)
+      this.field(data, 'end', data + this.slots.header + t.slot.size)
+    }
+    t.overflow = overflow
     t.data = data
     t.from = from
     t.unwound = true
@@ -155,7 +143,7 @@ export class AsyncifyDriver extends Driver {
     t.rewinding = false
     this.#ctl.stop_rewind()
     if (t.from !== from)
-      throw new AsyncifyError(`${t.name}: the rewind reached another import than the one that suspended`)
+      throw new AsyncifyError(`${t.name}: rewound into another import than the one that suspended`)
     const v = t.value
     t.value = undefined
     if (t.failed) throw v
@@ -173,12 +161,11 @@ export class AsyncifyDriver extends Driver {
       if (typeof (r as PromiseLike<unknown> | null)?.then !== 'function') return r
       // Another import met while rewinding is a JS frame between two wasm frames of the task (it called a
       // raw export, which suspended): the rewind runs it again, and it calls back into the same export.
-      if (t?.rewinding)
-        throw new AsyncifyError(`import ${label} returned a promise while its caller was being rewound`)
+      if (t?.rewinding) throw new AsyncifyError(`import ${label} returned a promise while rewinding`)
       if (t === null)
         throw new AsyncifyError(`import ${label} returned a promise outside a call that may suspend`)
       if (stand === NO_STAND_IN)
-        throw new AsyncifyError(`import ${label} returns a type no JS value converts to: it cannot suspend`)
+        throw new AsyncifyError(`import ${label} cannot suspend: no JS value converts to its result type`)
       t.pending = r as PromiseLike<unknown>
       self.unwind(t, wrapped)
       return stand
@@ -198,9 +185,7 @@ export class AsyncifyDriver extends Driver {
     let t: Task | null = null
     try {
       t = new Task(fn, args, name, this.slots.acquire(), 'options.asyncifyStackSize')
-      const r = await this.drive(t)
-      if (!t.main) throw new AsyncifyError(`${name}: an emscripten fiber's entry function returned`)
-      return r
+      return await this.drive(t)
     } finally {
       if (t !== null) this.slots.release(t.slot)
       this.gate.leave()
@@ -269,15 +254,8 @@ export class AsyncifyDriver extends Driver {
       this.#ctl.stop_unwind()
     } catch (e) {
       if (!(e instanceof WebAssembly.RuntimeError)) throw e
-      const own = t.data === t.slot.data
       this.#recover(t)
-      throw own
-        ? new BufferOverflowError(t.name, t.slot.size, t.option)
-        : new BufferOverflowError(
-            `${t.name} (emscripten fiber ${t.data - EMSCRIPTEN_FIBER.asyncifyData})`,
-            t.room,
-            'the asyncify stack size passed to emscripten_fiber_init',
-          )
+      throw new BufferOverflowError(...(t.overflow ?? [t.name, t.slot.size, t.option]))
     }
   }
 
@@ -289,7 +267,7 @@ export class AsyncifyDriver extends Driver {
     const state = this.#ctl.get_state()
     if (state === STATE.unwinding) {
       // An overflow (current > end) traps stop_unwind: call the buffer full instead.
-      this.#field(t.data, 'current', this.#field(t.data, 'end'))
+      this.field(t.data, 'current', this.field(t.data, 'end'))
       this.#ctl.stop_unwind()
     } else if (state === STATE.rewinding) this.#ctl.stop_rewind()
     if (state !== STATE.normal) this.releaseRefs?.(this.ptr(t.data))

@@ -3,10 +3,13 @@
  * a custom section's payload, the result types of the function imports (for a binary without the
  * metadata section), and the start function, which the runtime moves to an export so that it can run
  * inside a call that may suspend (a start function runs during instantiation, where nothing can).
- * Loaded only when the runtime has the bytes at hand.
+ * Loaded only when the runtime has bytes at hand.
  */
+import { type AsyncifyMetadata, decodeMetadata, METADATA_SECTION } from './abi.js'
 import { START_EXPORT } from './driver.js'
-import { importKey } from './plan.js'
+import { importKey, readMetadata } from './plan.js'
+import { load } from './source.js'
+import type { WasmSource } from './types.js'
 
 class Bytes {
   p = 8
@@ -193,4 +196,15 @@ export function moveStart(bytes: Uint8Array): Uint8Array {
     o += p.length
   }
   return out
+}
+
+/**
+ * JSPI mode with a `{ asyncify, original }` pair: the metadata of the instrumented binary, when it is at
+ * hand (bytes or a Module; fetching it only for its metadata would cost a download).
+ */
+export async function siblingMetadata(src: WasmSource): Promise<AsyncifyMetadata | null> {
+  if (src instanceof WebAssembly.Module) return readMetadata(src)
+  const bytes = src instanceof ArrayBuffer || ArrayBuffer.isView(src) ? (await load(src)).bytes : null
+  const payload = bytes && customSection(bytes, METADATA_SECTION)
+  return payload && decodeMetadata(payload)
 }

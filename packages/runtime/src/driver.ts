@@ -1,18 +1,19 @@
 /**
- * What both modes share: wrapping the imports that may suspend (and serving the fiber imports), handing
+ * What both modes share: wrapping the imports that may suspend (fiber support serves its own), handing
  * out exports (the raw function unless it may suspend), and finding, once the instance exists, the data
- * memory, the C stack pointer and the allocator that `memory.ts` takes slots from.
+ * memory, the C stack pointer and the allocator that `memory.ts` takes slots from. Without fiber support
+ * a module importing fiber functions fails to link, naming the import.
  */
-import { EXPORTS, RUNTIME_IMPORTS } from './abi.js'
+import { EXPORTS } from './abi.js'
 import { AsyncifyError } from './errors.js'
 import {
   type Arena,
   type Fn,
-  type Gate,
+  Gate,
   mallocArena,
   regionArena,
   type SlotSizes,
-  type Slots,
+  Slots,
   type StackPointer,
   stackPointer,
 } from './memory.js'
@@ -30,8 +31,8 @@ export interface Env {
 }
 
 export interface FiberHooks {
-  /** The runtime's own implementation of a fiber import the caller did not give. */
-  serve(name: string): unknown
+  /** The runtime's own implementation of an import the caller did not give (a fiber import), or undefined. */
+  serve(module: string, name: string): unknown
   attach(env: Env): void
   api: Fibers
 }
@@ -41,9 +42,7 @@ export const START_EXPORT = 'unplugin_asyncify_start'
 
 const NO_FIBERS: Fibers = {
   create() {
-    throw new AsyncifyError(
-      "fibers are not in this build: import instantiate from '@unplugin-asyncify/runtime'",
-    )
+    throw new AsyncifyError('fibers are not in the no-fibers build')
   },
   current: null,
 }
@@ -75,29 +74,17 @@ export abstract class Driver {
     const out: Record<string, Record<string, unknown>> = {}
     for (const { module: m, name, kind } of WebAssembly.Module.imports(module)) {
       let v: unknown = given[m]?.[name]
-      const label = `${m}.${name}`
-      if (kind === 'function' && v === undefined) v = this.#serve(m, name, label)
-      else if (typeof v === 'function' && this.plan.suspends(m, name))
-        v = this.wrapImport(v as Fn, m, name, label)
+      if (kind === 'function')
+        v =
+          v === undefined
+            ? this.hooks?.serve(m, name)
+            : this.plan.suspends(m, name)
+              ? this.wrapImport(v as Fn, m, name, `${m}.${name}`)
+              : v
       out[m] ??= {}
       out[m][name] = v
     }
     return out as WebAssembly.Imports
-  }
-
-  #serve(m: string, name: string, label: string): unknown {
-    const { emscripten: em, fiberYield: y } = RUNTIME_IMPORTS
-    if (!(m === em.module && name.startsWith('emscripten_fiber_')) && !(m === y.module && name === y.name))
-      return
-    if (this.hooks === null)
-      throw new AsyncifyError(
-        `import ${label} needs fibers: import instantiate from '@unplugin-asyncify/runtime'`,
-      )
-    if (name !== em.init && name !== em.initFromCurrent && !this.plan.suspends(m, name))
-      throw new AsyncifyError(
-        `import ${label} suspends, but wasm-asyncify was told it does not: add it to its imports option`,
-      )
-    return this.hooks.serve(name)
   }
 
   attach(instance: WebAssembly.Instance): Record<string, unknown> {
@@ -119,12 +106,33 @@ export abstract class Driver {
     const named = this.plan.meta?.memory ?? this.options.memory
     const data = named === undefined ? (ex[EXPORTS.memory] ?? ex.memory ?? mems[0]) : ex[named]
     if (!(data instanceof WebAssembly.Memory))
-      throw new AsyncifyError(
-        `the module exports no memory${named === undefined ? '' : ` ${named} (options.memory)`}`,
-      )
+      throw new AsyncifyError(`the module exports no memory ${named ?? ''}`)
     const secondary = this.plan.meta?.secondaryMemory ?? (ex[EXPORTS.memory] === data && mems.length > 1)
-    const main = secondary ? (ex.memory ?? mems.find(m => m !== data)) : data
-    return [data, main instanceof WebAssembly.Memory ? main : data, secondary]
+    return [data, secondary ? (mems.find(m => m !== data) ?? data) : data, secondary]
+  }
+
+  /**
+   * Sets `sp`, `slots` and `gate`. Buffers (asyncify mode: `data` given) come from options.region, else the
+   * secondary memory, else the allocator; C stacks (in `main`) from the region when it is in `main`, else
+   * the allocator. Without C stacks of their own, calls are queued unless options.stackPointer is false.
+   */
+  provide(
+    ex: WebAssembly.Exports,
+    main: WebAssembly.Memory | undefined,
+    data: WebAssembly.Memory | null,
+    secondary: boolean,
+    wide: boolean,
+  ): void {
+    const sp = main === undefined ? null : this.stackPointer(ex)
+    const alloc = this.allocator(ex, wide)
+    const region = this.region(data ?? main)
+    const buffers =
+      data &&
+      (region ?? (secondary ? regionArena(16, data.buffer.byteLength - 16, 'the secondary memory') : alloc))
+    const stacks = sp && (secondary ? alloc : (region ?? alloc))
+    this.slots = new Slots(buffers, stacks, this.sizes, wide, data ? MISSING : '')
+    this.gate = new Gate(this.options.stackPointer !== false && stacks === null)
+    this.sp = sp
   }
 
   /** options.stackPointer, else the metadata's, else an exported `__stack_pointer` or emscripten's accessors. */
@@ -169,10 +177,10 @@ export abstract class Driver {
   }
 
   /** options.region as an arena, checked against the memory it is in. */
-  region(memory: WebAssembly.Memory): Arena | null {
+  region(memory: WebAssembly.Memory | undefined): Arena | null {
     const r = this.options.region
     if (r === undefined) return null
-    const size = memory.buffer.byteLength
+    const size = memory?.buffer.byteLength ?? 0
     if (!(r.start >= 0 && r.size > 0 && r.start + r.size <= size))
       throw new AsyncifyError(
         `options.region ${r.start}+${r.size} is not inside the ${size}-byte data memory`,
@@ -180,6 +188,9 @@ export abstract class Driver {
     return regionArena(r.start, r.size, 'options.region')
   }
 }
+
+const MISSING =
+  'asyncify mode needs memory for its buffers: the module exports no malloc/free (or options.allocator); pass options.region, or rebuild with inSecondaryMemory'
 
 /** Whether a memory is 64-bit: its grow() takes a bigint (a number throws a TypeError). */
 export function isMemory64(memory: WebAssembly.Memory): boolean {

@@ -10,7 +10,7 @@ import { EMSCRIPTEN_FIBER as F, RUNTIME_IMPORTS } from './abi.js'
 import { type AsyncifyDriver, PAUSED, Task } from './asyncify.js'
 import type { FiberHooks } from './driver.js'
 import { AsyncifyError } from './errors.js'
-import { BaseFiber, Common, EM } from './fibers-common.js'
+import { BaseFiber, Common, EM, serve } from './fibers-common.js'
 import type { Fn, Slot } from './memory.js'
 import { NO_STAND_IN, standIn } from './plan.js'
 import type { Fiber, FiberResult } from './types.js'
@@ -41,8 +41,6 @@ class AsyncifyFiber extends BaseFiber {
     let r: unknown
     try {
       r = await this.driver.drive(t)
-      if (r !== PAUSED && !t.main)
-        throw new AsyncifyError(`fiber ${this.id}: an emscripten fiber's entry function returned`)
     } catch (e) {
       this.end()
       throw e
@@ -65,7 +63,6 @@ class AsyncifyFiber extends BaseFiber {
 interface Bottom {
   fn: Fn
   args: unknown[]
-  main: boolean
 }
 
 export function fibers(d: AsyncifyDriver): FiberHooks {
@@ -81,9 +78,15 @@ export function fibers(d: AsyncifyDriver): FiberHooks {
     if (t === null) throw new AsyncifyError(`${EM.swap} called outside a call that may suspend`)
     const [o, n] = [Number(from), Number(to)]
     c.set(o + F.stackPtr, c.sp().get())
-    bottoms.set(o + F.asyncifyData, { fn: t.fn, args: t.args, main: t.main })
+    bottoms.set(o + F.asyncifyData, { fn: t.fn, args: t.args })
     t.after = t => switchTo(t, n)
-    d.unwind(t, swap, o + F.asyncifyData)
+    const data = o + F.asyncifyData
+    const room = d.field(data, 'end') - d.field(data, 'current')
+    d.unwind(t, swap, data, [
+      `${t.name} (emscripten fiber ${o})`,
+      room,
+      'the asyncify stack size passed to emscripten_fiber_init',
+    ])
   }
 
   const switchTo = (t: Task, n: number): boolean => {
@@ -93,7 +96,15 @@ export function fibers(d: AsyncifyDriver): FiberHooks {
     const entry = c.u32(n + F.entry)
     if (entry !== 0) {
       c.set(n + F.entry, 0)
-      Object.assign(t, { fn: c.entry(entry, EM.swap), args: [c.u32(n + F.userData)], main: false })
+      const fn = c.entry(entry, EM.swap)
+      // The entry must not return (it swaps away instead); this function is the context's bottom, rewinds included.
+      t.fn = (...args) => {
+        const r = fn(...args)
+        if (!t.unwound)
+          throw new AsyncifyError(`${t.name}: the entry function of emscripten fiber ${n} returned`)
+        return r
+      }
+      t.args = [c.u32(n + F.userData)]
       return true
     }
     const b = bottoms.get(n + F.asyncifyData)
@@ -118,8 +129,9 @@ export function fibers(d: AsyncifyDriver): FiberHooks {
     return yieldStand
   }
 
+  const ours = c.imports(swap, yieldFn)
   return {
-    serve: n => (n === EM.swap ? swap : n === name ? yieldFn : c.init(n)),
+    serve: (m, n) => serve(d.plan, m, n, ours),
     attach: env => {
       c.env = env
     },

@@ -7,9 +7,24 @@ import { ASYNCIFY_DATA_T, EMSCRIPTEN_FIBER as F, RUNTIME_IMPORTS } from './abi.j
 import type { Env } from './driver.js'
 import { AsyncifyError } from './errors.js'
 import type { Fn, Slot, SlotSizes, StackPointer } from './memory.js'
+import type { Plan } from './plan.js'
 import type { Fiber, FiberOptions, FiberResult, FiberState } from './types.js'
 
 export const EM = RUNTIME_IMPORTS.emscripten
+const YIELD = RUNTIME_IMPORTS.fiberYield
+
+/**
+ * The runtime's implementation of import `module.name` when it is a fiber import (`ours`, keyed by
+ * `module.name`), else undefined. `swap` and `fiber.yield` must be among the rewrite's suspending imports.
+ */
+export function serve(plan: Plan, module: string, name: string, ours: Record<string, unknown>): unknown {
+  const v = ours[`${module}.${name}`]
+  if (v !== undefined && (name === EM.swap || name === YIELD.name) && !plan.suspends(module, name))
+    throw new AsyncifyError(
+      `import ${module}.${name} suspends, but wasm-asyncify was told it does not: add it to its imports option`,
+    )
+  return v
+}
 
 export class Common {
   env!: Env
@@ -52,8 +67,8 @@ export class Common {
     )
   }
 
-  /** `emscripten_fiber_init` / `_init_from_current_context`, or undefined for another name. */
-  init(name: string): Fn | undefined {
+  /** The runtime's fiber imports: `swap` and `yield` (the mode's), and the two init functions. */
+  imports(swap: unknown, yieldFn: unknown): Record<string, unknown> {
     const asyncifyData = (fiber: number, stack: number, size: number): void => {
       this.set(fiber + F.asyncifyData + ASYNCIFY_DATA_T.stackPtr, stack)
       this.set(fiber + F.asyncifyData + ASYNCIFY_DATA_T.stackLimit, stack + size)
@@ -62,8 +77,11 @@ export class Common {
     const fields = (fiber: number, values: [number, number][]): void => {
       for (const [off, v] of values) this.set(fiber + off, v)
     }
-    if (name === EM.init)
-      return (...a) => {
+    const env = (n: string): string => `${EM.module}.${n}`
+    return {
+      [env(EM.swap)]: swap,
+      [`${YIELD.module}.${YIELD.name}`]: yieldFn,
+      [env(EM.init)]: (...a: unknown[]) => {
         const [fiber, entry, arg, stack, stackSize, aStack, aSize] = a.map(Number)
         const base = stack + stackSize
         fields(fiber, [
@@ -74,9 +92,8 @@ export class Common {
           [F.userData, arg],
         ])
         asyncifyData(fiber, aStack, aSize)
-      }
-    if (name === EM.initFromCurrent)
-      return (...a) => {
+      },
+      [env(EM.initFromCurrent)]: (...a: unknown[]) => {
         const [fiber, aStack, aSize] = a.map(Number)
         fields(fiber, [
           [F.stackBase, this.env.sp?.get() ?? 0],
@@ -84,8 +101,8 @@ export class Common {
           [F.entry, 0],
         ])
         asyncifyData(fiber, aStack, aSize)
-      }
-    return undefined
+      },
+    }
   }
 
   /** A fiber's slot sizes (defaults from the instantiate options), checked. */

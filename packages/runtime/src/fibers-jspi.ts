@@ -6,10 +6,10 @@
  * list: a fresh promising call of `new->entry(new->user_data)` (clearing `entry`), or the context parked
  * there; it runs on `new->stack_ptr`.
  */
-import { EMSCRIPTEN_FIBER as F, RUNTIME_IMPORTS } from './abi.js'
+import { EMSCRIPTEN_FIBER as F } from './abi.js'
 import type { FiberHooks } from './driver.js'
 import { AsyncifyError } from './errors.js'
-import { BaseFiber, Common, EM } from './fibers-common.js'
+import { BaseFiber, Common, EM, serve } from './fibers-common.js'
 import { type JspiDriver, JTask, jspiApi } from './jspi.js'
 import type { Fn, Slot } from './memory.js'
 import type { Fiber, FiberResult } from './types.js'
@@ -102,8 +102,9 @@ export function fibers(d: JspiDriver): FiberHooks {
     return p
   })
 
+  const ours = c.imports(swap, yieldFn)
   return {
-    serve: n => (n === EM.swap ? swap : n === RUNTIME_IMPORTS.fiberYield.name ? yieldFn : c.init(n)),
+    serve: (m, n) => serve(d.plan, m, n, ours),
     attach: env => {
       c.env = env
     },

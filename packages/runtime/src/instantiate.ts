@@ -7,7 +7,7 @@
  * Each mode's driver, its fiber support and the byte reader are separate modules loaded when needed, so
  * a page downloads only the mode it runs in (and no fibers from the `no-fibers` entry).
  */
-import { type AsyncifyMetadata, decodeMetadata, EXPORTS, METADATA_SECTION } from './abi.js'
+import { EXPORTS } from './abi.js'
 import { type Driver, START_EXPORT } from './driver.js'
 import { AsyncifyError } from './errors.js'
 import type { Fn, SlotSizes } from './memory.js'
@@ -54,7 +54,8 @@ export async function instantiateWith<E extends object>(
     )
   let meta = readMetadata(module)
   // JSPI runs the original, which has no metadata: the instrumented one's, when it is at hand.
-  if (meta === null && pair !== null && mode === 'jspi') meta = await siblingMetadata(pair.asyncify)
+  if (meta === null && pair !== null && mode === 'jspi')
+    meta = await (await import('./binary.js')).siblingMetadata(pair.asyncify)
   const plan = makePlan(meta, options.report, bin && (() => bin.importResults(loaded.bytes as Uint8Array)))
   const driver = await makeDriver(mode, withFibers, plan, options, sizes)
   let instance: WebAssembly.Instance
@@ -94,13 +95,4 @@ function slotSizes(o: InstantiateOptions): SlotSizes {
     if (!(Number.isInteger(v) && v > 0))
       throw new AsyncifyError(`options.${k} must be a positive integer, got ${v}`)
   return s
-}
-
-/** Only when at hand: fetching the instrumented binary just for its metadata would cost a download. */
-async function siblingMetadata(src: WasmSource): Promise<AsyncifyMetadata | null> {
-  if (src instanceof WebAssembly.Module) return readMetadata(src)
-  if (!(src instanceof ArrayBuffer || ArrayBuffer.isView(src))) return null
-  const { customSection } = await import('./binary.js')
-  const payload = customSection((await load(src)).bytes as Uint8Array, METADATA_SECTION)
-  return payload && decodeMetadata(payload)
 }

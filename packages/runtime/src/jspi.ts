@@ -17,7 +17,7 @@
  */
 import { Driver, isMemory64 } from './driver.js'
 import { AsyncifyError } from './errors.js'
-import { type Fn, Gate, type Slot, Slots } from './memory.js'
+import type { Fn, Slot } from './memory.js'
 
 /** JS promise integration, which TypeScript's lib does not declare yet. */
 export interface JspiApi {
@@ -72,17 +72,11 @@ export class JspiDriver extends Driver {
   readonly #drain = (): void => this.#drainNow()
 
   setup(ex: WebAssembly.Exports): WebAssembly.Memory {
-    const main = Object.values(ex).find(v => v instanceof WebAssembly.Memory) as WebAssembly.Memory
-    const memory = ex.memory instanceof WebAssembly.Memory ? ex.memory : main
-    const sp = this.stackPointer(ex)
-    const stacks =
-      sp === null || memory === undefined
-        ? null
-        : (this.region(memory) ?? this.allocator(ex, isMemory64(memory)))
-    this.slots = new Slots(null, stacks, false, this.sizes, false, '')
-    this.gate = new Gate(this.options.stackPointer !== false && stacks === null)
-    this.sp = sp
-    return memory
+    const main = (ex.memory ?? Object.values(ex).find(v => v instanceof WebAssembly.Memory)) as
+      | WebAssembly.Memory
+      | undefined
+    this.provide(ex, main, null, false, main !== undefined && isMemory64(main))
+    return main as WebAssembly.Memory
   }
 
   /** A suspending import: the calling task parks until the import's result settles. */

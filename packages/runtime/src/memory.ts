@@ -1,8 +1,7 @@
 /**
  * Where buffers and C stacks live. Every call in flight (and every fiber) owns a `Slot`: an asyncify
  * buffer (the `{ current, end }` header, then the room saved frames grow into) and, when the module has
- * a C stack pointer, a C stack region. When both are in the same memory a slot is one block,
- * `[header][buffer][C stack ↓]`, so an unwind that overflows runs into the slot's own stack bottom.
+ * a C stack pointer, a C stack region.
  *
  * Blocks come from an `Arena`: the module's allocator (exported `malloc`/`free`), a region the caller
  * hands over, or the secondary memory the rewrite made for the data (`inSecondaryMemory`), which is the
@@ -76,9 +75,9 @@ export class Slot {
     readonly data: number,
     /** Bytes of the buffer after the header. */
     readonly size: number,
-    /** Initial C stack pointer: the top of the slot's stack (0 without one). */
+    /** Address of the C stack block (0 without one); the stack pointer starts at its top. */
+    readonly stack: number,
     readonly top: number,
-    readonly blocks: number[],
     readonly pooled: boolean,
   ) {}
 }
@@ -89,8 +88,8 @@ export interface SlotSizes {
 }
 
 /**
- * Hands out slots: buffers from `data` (null in JSPI mode), C stacks from `stacks` (null without
- * them), one block each when `shared`. `missing` is the error when asyncify mode has nowhere for buffers.
+ * Hands out slots: buffers from `data` (null in JSPI mode), C stacks from `stacks` (null without them).
+ * `missing` is the error when asyncify mode has nowhere to put buffers.
  */
 export class Slots {
   #pool: Slot[] = []
@@ -98,7 +97,6 @@ export class Slots {
   constructor(
     readonly data: Arena | null,
     readonly stacks: Arena | null,
-    readonly shared: boolean,
     readonly defaults: SlotSizes,
     wide: boolean,
     readonly missing: string,
@@ -112,11 +110,10 @@ export class Slots {
     if (pooled !== undefined) return pooled
     if (this.data === null && this.missing !== '') throw new AsyncifyError(this.missing)
     const { asyncifyStackSize: size, stackSize } = sizes ?? this.defaults
-    const bytes = this.data === null ? 0 : align(this.header + size)
-    const stack = this.stacks === null ? 0 : align(stackSize)
-    const at = this.data?.alloc(this.shared ? bytes + stack : bytes) ?? 0
-    const low = this.shared ? at + bytes : (this.stacks?.alloc(stack) ?? 0)
-    return new Slot(at, size, stack && low + stack, this.shared ? [at] : [at, low], sizes === undefined)
+    const stack = this.stacks?.alloc(align(stackSize)) ?? 0
+    const data = this.data?.alloc(align(this.header + size)) ?? 0
+    // The stack pointer starts at the block's end, 16-aligned as the C ABI wants.
+    return new Slot(data, size, stack, stack && (stack + align(stackSize)) & ~15, sizes === undefined)
   }
 
   release(s: Slot): void {
@@ -125,9 +122,8 @@ export class Slots {
   }
 
   free(s: Slot): void {
-    const [buffer, stack] = s.blocks
-    if (buffer) this.data?.free(buffer)
-    if (stack) this.stacks?.free(stack)
+    if (s.data) this.data?.free(s.data)
+    if (s.stack) this.stacks?.free(s.stack)
   }
 }
 

@@ -17,9 +17,10 @@ interface ReadFile {
 
 export async function load(src: WasmSource): Promise<Loaded> {
   if (src instanceof WebAssembly.Module) return { module: src, bytes: null }
-  if (src instanceof ArrayBuffer) return { module: null, bytes: new Uint8Array(src) }
-  if (ArrayBuffer.isView(src))
-    return { module: null, bytes: new Uint8Array(src.buffer, src.byteOffset, src.byteLength) }
+  if (src instanceof ArrayBuffer || ArrayBuffer.isView(src)) {
+    const v = ArrayBuffer.isView(src) ? src : new Uint8Array(src)
+    return { module: null, bytes: new Uint8Array(v.buffer, v.byteOffset, v.byteLength) }
+  }
   if (typeof src === 'string' || src instanceof URL) {
     const fs = (
       globalThis as { process?: { getBuiltinModule?(id: string): unknown } }
@@ -31,7 +32,7 @@ export async function load(src: WasmSource): Promise<Loaded> {
   }
   const response = await (src as PromiseLike<Response>)
   if (typeof response?.arrayBuffer !== 'function')
-    throw new AsyncifyError('instantiate: the source is not bytes, a WebAssembly.Module, a Response or a URL')
+    throw new AsyncifyError('instantiate: the source is no bytes, Module, Response or URL')
   if (!response.ok) throw new AsyncifyError(`fetching ${response.url}: HTTP ${response.status}`)
   if (response.headers.get('content-type')?.startsWith('application/wasm'))
     return { module: await WebAssembly.compileStreaming(response), bytes: null }
