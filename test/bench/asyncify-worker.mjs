@@ -14,6 +14,7 @@
 //       count/2 warm-up round trips, then `count` timed ones in 5 batches (median batch reported), each an
 //       unwind, an await and a rewind driven by @unplugin-asyncify/runtime (packages/runtime/dist).
 import { readFileSync, writeFileSync } from 'node:fs'
+import { expected, ROUNDTRIP_WAT } from './roundtrip-module.mjs'
 
 const [op, ...args] = process.argv.slice(2)
 
@@ -114,34 +115,6 @@ async function normal([file]) {
     warmup,
     result,
   }
-}
-
-/**
- * `run(n)`: n wasm frames of itself, the innermost calling env.sleep; three locals of different types
- * live across the recursive call. Returns 1 + Σ_{k=2..n} 5k.
- */
-const ROUNDTRIP_WAT = `
-(module
-  (import "env" "sleep" (func $sleep))
-  (memory (export "memory") 2)
-  (func $run (export "run") (param $n i32) (result i32)
-    (local $a i32) (local $b i64) (local $c f64)
-    (local.set $a (i32.mul (local.get $n) (i32.const 3)))
-    (local.set $b (i64.extend_i32_u (local.get $n)))
-    (local.set $c (f64.convert_i32_u (local.get $n)))
-    (if (i32.le_u (local.get $n) (i32.const 1))
-      (then (call $sleep) (return (i32.const 1))))
-    (i32.add
-      (call $run (i32.sub (local.get $n) (i32.const 1)))
-      (i32.add
-        (local.get $a)
-        (i32.add (i32.wrap_i64 (local.get $b)) (i32.trunc_f64_u (local.get $c)))))))
-`
-
-function expected(depth) {
-  let sum = 1
-  for (let k = 2; k <= depth; k++) sum += 5 * k
-  return sum
 }
 
 async function roundtripModule(impl, lvl) {

@@ -13,11 +13,16 @@
  *
  * `@unplugin-asyncify/runtime/no-fibers` exports the same `instantiate` without fiber support (smaller).
  */
-import { instantiateWith } from './instantiate.js'
+import { type FiberModules, instantiateWith } from './instantiate.js'
 import type { AsyncifiedInstance, Imports, InstantiateOptions, SourcePair, WasmSource } from './types.js'
 
 export { AsyncifyError, BufferOverflowError } from './errors.js'
 export type * from './types.js'
+
+const FIBERS: FiberModules = {
+  asyncify: () => import('./fibers-asyncify.js'),
+  jspi: () => import('./fibers-jspi.js'),
+}
 
 /**
  * Compiles and instantiates a module.
@@ -36,5 +41,5 @@ export function instantiate<E extends object = Record<string, unknown>>(
   imports?: Imports,
   options?: InstantiateOptions,
 ): Promise<AsyncifiedInstance<E>> {
-  return instantiateWith<E>(true, source, imports, options)
+  return instantiateWith<E>(FIBERS, source, imports, options)
 }

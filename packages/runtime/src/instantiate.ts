@@ -8,8 +8,10 @@
  * a page downloads only the mode it runs in (and no fibers from the `no-fibers` entry).
  */
 import { EXPORTS } from './abi.js'
-import { type Driver, START_EXPORT } from './driver.js'
+import type { AsyncifyDriver } from './asyncify.js'
+import { type Driver, type FiberHooks, START_EXPORT } from './driver.js'
 import { AsyncifyError } from './errors.js'
+import type { JspiDriver } from './jspi.js'
 import type { Fn, SlotSizes } from './memory.js'
 import { makePlan, readMetadata } from './plan.js'
 import { load } from './source.js'
@@ -28,7 +30,7 @@ const isPair = (s: unknown): s is SourcePair =>
   typeof s === 'object' && s !== null && 'asyncify' in s && 'original' in s
 
 export async function instantiateWith<E extends object>(
-  withFibers: boolean,
+  fibers: FiberModules | null,
   source: WasmSource | SourcePair,
   imports: Imports = {},
   options: InstantiateOptions = {},
@@ -57,7 +59,7 @@ export async function instantiateWith<E extends object>(
   if (meta === null && pair !== null && mode === 'jspi')
     meta = await (await import('./binary.js')).siblingMetadata(pair.asyncify)
   const plan = makePlan(meta, options.report, bin && (() => bin.importResults(loaded.bytes as Uint8Array)))
-  const driver = await makeDriver(mode, withFibers, plan, options, sizes)
+  const driver = await makeDriver(mode, fibers, plan, options, sizes)
   let instance: WebAssembly.Instance
   try {
     instance = await WebAssembly.instantiate(module, driver.imports(module, imports))
@@ -74,18 +76,24 @@ export async function instantiateWith<E extends object>(
   return { instance, module, exports: exports as E, mode, fibers: driver.fibers }
 }
 
+/** The fiber support of each mode, loaded with it (the `no-fibers` entry passes none). */
+export interface FiberModules {
+  asyncify(): Promise<{ fibers(d: AsyncifyDriver): FiberHooks }>
+  jspi(): Promise<{ fibers(d: JspiDriver): FiberHooks }>
+}
+
 async function makeDriver(
   mode: Mode,
-  withFibers: boolean,
+  fibers: FiberModules | null,
   ...args: ConstructorParameters<typeof Driver>
 ): Promise<Driver> {
   if (mode === 'asyncify') {
     const d = new (await import('./asyncify.js')).AsyncifyDriver(...args)
-    if (withFibers) d.install((await import('./fibers-asyncify.js')).fibers(d))
+    if (fibers) d.install((await fibers.asyncify()).fibers(d))
     return d
   }
   const d = new (await import('./jspi.js')).JspiDriver(...args)
-  if (withFibers) d.install((await import('./fibers-jspi.js')).fibers(d))
+  if (fibers) d.install((await fibers.jspi()).fibers(d))
   return d
 }
 

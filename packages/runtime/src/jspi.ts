@@ -94,8 +94,8 @@ export class JspiDriver extends Driver {
       if (t === null) return r
       const p = self.park(t)
       Promise.resolve(r).then(
-        v => self.wake(t, v, false),
-        e => self.wake(t, e, true),
+        v => self.wake(t, v, false, true),
+        e => self.wake(t, e, true, true),
       )
       return p
     })
@@ -104,24 +104,31 @@ export class JspiDriver extends Driver {
   wrapExport(name: string, fn: Fn): Fn {
     const p = jspiApi().promising(fn)
     const label = `export "${name}"`
-    return (...args: unknown[]) => this.#call(p, args, label)
+    return (...args: unknown[]) => {
+      const wait = this.gate.enter(this.#depth > 0)
+      return wait === null ? this.#call(p, args, label) : wait.then(() => this.#call(p, args, label))
+    }
   }
 
-  async #call(fn: Fn, args: unknown[], name: string): Promise<unknown> {
-    const wait = this.gate.enter(this.#depth > 0)
-    if (wait !== null) await wait
-    let slot: Slot | null = null
-    try {
-      slot = this.slots.acquire()
+  /** A task for one call; its promise settles with the call (no more promise hops than needed). */
+  #call(fn: Fn, args: unknown[], name: string): Promise<unknown> {
+    return new Promise((res, rej) => {
+      let slot: Slot
+      try {
+        slot = this.slots.acquire()
+      } catch (e) {
+        this.gate.leave()
+        throw e
+      }
       const t = new JTask(fn, args, name, slot)
-      return await new Promise((res, rej) => {
-        t.settle = (v, failed) => (failed ? rej(v) : res(v))
-        this.start(t)
-      })
-    } finally {
-      if (slot !== null) this.slots.release(slot)
-      this.gate.leave()
-    }
+      t.settle = (v, failed) => {
+        this.slots.release(slot)
+        this.gate.leave()
+        if (failed) rej(v)
+        else res(v)
+      }
+      this.start(t)
+    })
   }
 
   /**
@@ -137,7 +144,7 @@ export class JspiDriver extends Driver {
     this.running = null
     if (this.#armed === t) {
       this.#armed = null
-      queueMicrotask(this.#drain)
+      if (this.#ready.length > 0) queueMicrotask(this.#drain)
     }
     return new Promise((res, rej) => {
       t.res = res
@@ -145,12 +152,16 @@ export class JspiDriver extends Driver {
     })
   }
 
-  /** Puts `t` on the ready list with the value (or rejection) its suspending import returns. */
-  wake(t: JTask, v: unknown, failed: boolean): void {
+  /**
+   * Puts `t` on the ready list with the value (or rejection) its suspending import returns. `clean`: the
+   * caller runs in a job of its own (a promise reaction), so `t` may be armed at once.
+   */
+  wake(t: JTask, v: unknown, failed: boolean, clean = false): void {
     t.value = v
     t.failed = failed
     this.#ready.push(t)
-    queueMicrotask(this.#drain)
+    if (clean) this.#drainNow()
+    else queueMicrotask(this.#drain)
   }
 
   #drainNow(): void {

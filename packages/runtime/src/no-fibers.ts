@@ -14,5 +14,5 @@ export function instantiate<E extends object = Record<string, unknown>>(
   imports?: Imports,
   options?: InstantiateOptions,
 ): Promise<AsyncifiedInstance<E>> {
-  return instantiateWith<E>(false, source, imports, options)
+  return instantiateWith<E>(null, source, imports, options)
 }
