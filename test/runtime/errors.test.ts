@@ -165,3 +165,21 @@ describe('bad options and modules', () => {
     expect(() => fibers.create('main')).toThrow(/each fiber needs a C stack of its own/)
   })
 })
+
+describe('the no-fibers entry', () => {
+  it('has the same instantiate without fibers: create throws, fiber imports fail to link by name', async () => {
+    const { instantiate: plain } = await import('@unplugin-asyncify/runtime/no-fibers')
+    const f = await fixture(DEEP, DEEP_OPTIONS)
+    await expect(plain(f.binary, { env: { sleep: async () => 7 } })).rejects.toThrow(/fiber.*yield/)
+    const g = await fixture(
+      `(module (import "env" "sleep" (func $sleep (result i32))) (memory (export "memory") 1)
+        (func (export "main") (result i32) (call $sleep)))`,
+      { inSecondaryMemory: true },
+    )
+    const { exports, fibers } = await plain<{ main(): Promise<number> }>(g.binary, {
+      env: { sleep: async () => 7 },
+    })
+    expect(await exports.main()).toBe(7)
+    expect(() => fibers.create('main')).toThrow(/no-fibers build/)
+  })
+})
