@@ -34,7 +34,9 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { AsyncifyError, instantiate } from '@unplugin-asyncify/runtime'
 import {
+  API_NAMES,
   type ApiName,
+  type ControlFunctions,
   DATA_HEADER,
   decodeMetadata,
   EXPORTS,
@@ -46,33 +48,18 @@ export const STATE_NORMAL = STATE.normal
 export const STATE_UNWINDING = STATE.unwinding
 export const STATE_REWINDING = STATE.rewinding
 
-interface ControlSignatures {
-  start_unwind(data: number | bigint): void
-  stop_unwind(): void
-  start_rewind(data: number | bigint): void
-  stop_rewind(): void
-  get_state(): number
-}
-
 /** The control exports of an asyncified module, under their export names (abi.ts). Pointers are bigint with memory64. */
-export type AsyncifyControl = { [K in ApiName as (typeof EXPORTS)[K]]: ControlSignatures[K] }
+export type AsyncifyControl = { [K in ApiName as (typeof EXPORTS)[K]]: ControlFunctions[K] }
 
 type AnyFunction = (...args: unknown[]) => unknown
 type ImportObject = Record<string, Record<string, unknown>>
 
 function control(exports: WebAssembly.Exports): AsyncifyControl {
-  for (const name of Object.keys(ControlNames)) {
+  for (const name of API_NAMES.map(n => EXPORTS[n])) {
     if (typeof exports[name] !== 'function') throw new Error(`the module does not export ${name}`)
   }
   return exports as unknown as AsyncifyControl
 }
-
-const ControlNames = Object.fromEntries(
-  (['start_unwind', 'stop_unwind', 'start_rewind', 'stop_rewind', 'get_state'] as const).map(n => [
-    EXPORTS[n],
-    n,
-  ]),
-)
 
 /** Whether a memory is a memory64 one: its grow() takes a bigint (a number throws a TypeError). */
 export function isMemory64(memory: WebAssembly.Memory): boolean {

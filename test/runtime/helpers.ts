@@ -11,7 +11,10 @@ import {
   instantiate,
   type Mode,
 } from '@unplugin-asyncify/runtime'
+import { seededRandom } from '../asyncify/shared.js'
 import { features, watToWasm } from '../helpers/binaryen.js'
+
+export const random = seededRandom
 
 export const MODES: readonly Mode[] = ['asyncify', 'jspi']
 
@@ -60,18 +63,6 @@ export function run<E extends object = Record<string, unknown>>(
 }
 
 export const delay = (ms: number): Promise<void> => new Promise(r => setTimeout(r, ms))
-
-/** A deterministic PRNG (mulberry32), floats in [0, 1). */
-export function random(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** What fixtures/fibers.c's pipeline(limit) computes: odd squares below limit², every tenth plus 2·count. */
 export function pipelineResult(limit: number): number {

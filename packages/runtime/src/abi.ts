@@ -31,6 +31,15 @@ export type AsyncifyState = (typeof STATE)[keyof typeof STATE]
 export const API_NAMES = ['start_unwind', 'stop_unwind', 'start_rewind', 'stop_rewind', 'get_state'] as const
 export type ApiName = (typeof API_NAMES)[number]
 
+/** The control functions' signatures, by short name; `data` is a bigint with 64-bit pointers. */
+export interface ControlFunctions {
+  start_unwind(data: number | bigint): void
+  stop_unwind(): void
+  start_rewind(data: number | bigint): void
+  stop_rewind(): void
+  get_state(): AsyncifyState
+}
+
 /** Module name of the imports a module uses to call its own control functions. */
 export const IMPORT_MODULE = 'asyncify'
 

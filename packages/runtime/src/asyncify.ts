@@ -21,7 +21,7 @@
  * Fibers (`fibers-asyncify.ts`) reuse the loop: their imports unwind with `task.after` set instead of a
  * promise, and `after` either prepares the next bottom function to call (a swap) or pauses (a yield).
  */
-import { DATA_HEADER, EXPORTS, STATE } from './abi.js'
+import { API_NAMES, type ControlFunctions, DATA_HEADER, EXPORTS, STATE } from './abi.js'
 import { Driver, isMemory64 } from './driver.js'
 import { AsyncifyError, BufferOverflowError } from './errors.js'
 import type { Fn, Slot } from './memory.js'
@@ -64,26 +64,18 @@ export type Overflow = [string, number, string]
 /** What `drive` returns when a fiber yielded instead of returning. */
 export const PAUSED: unique symbol = Symbol('paused')
 
-interface Control {
-  start_unwind(data: number | bigint): void
-  stop_unwind(): void
-  start_rewind(data: number | bigint): void
-  stop_rewind(): void
-  get_state(): number
-}
-
 export class AsyncifyDriver extends Driver {
   current: Task | null = null
   wide = false
   releaseRefs: Fn | null = null
-  #ctl!: Control
+  #ctl!: ControlFunctions
   #memory!: WebAssembly.Memory
   #u32 = new Uint32Array(0)
   #u64 = new BigUint64Array(0)
 
   setup(ex: WebAssembly.Exports): WebAssembly.Memory {
     const ctl: Record<string, unknown> = {}
-    for (const n of ['start_unwind', 'stop_unwind', 'start_rewind', 'stop_rewind', 'get_state'] as const) {
+    for (const n of API_NAMES) {
       ctl[n] = ex[EXPORTS[n]]
       if (typeof ctl[n] !== 'function')
         throw new AsyncifyError(`asyncify mode: the module does not export ${EXPORTS[n]}`)
@@ -91,7 +83,7 @@ export class AsyncifyDriver extends Driver {
     const [data, main, secondary] = this.memories(ex)
     this.wide = (this.plan.meta?.pointer ?? (isMemory64(data) ? 'i64' : 'i32')) === 'i64'
     this.provide(ex, main, data, secondary, this.wide)
-    this.#ctl = ctl as unknown as Control
+    this.#ctl = ctl as unknown as ControlFunctions
     this.#memory = data
     const release = ex[EXPORTS.releaseRefs]
     this.releaseRefs = typeof release === 'function' ? (release as Fn) : null

@@ -10,10 +10,10 @@ import { EMSCRIPTEN_FIBER as F, RUNTIME_IMPORTS } from './abi.js'
 import { type AsyncifyDriver, PAUSED, Task } from './asyncify.js'
 import type { FiberHooks } from './driver.js'
 import { AsyncifyError } from './errors.js'
-import { BaseFiber, Common, EM, serve } from './fibers-common.js'
+import { BaseFiber, Common, EM } from './fibers-common.js'
 import type { Fn, Slot } from './memory.js'
 import { NO_STAND_IN, standIn } from './plan.js'
-import type { Fiber, FiberResult } from './types.js'
+import type { FiberResult } from './types.js'
 
 class AsyncifyFiber extends BaseFiber {
   yielded: unknown = undefined
@@ -129,20 +129,11 @@ export function fibers(d: AsyncifyDriver): FiberHooks {
     return yieldStand
   }
 
-  const ours = c.imports(swap, yieldFn)
-  return {
-    serve: (m, n) => serve(d.plan, m, n, ours),
-    attach: env => {
-      c.env = env
-    },
-    api: {
-      create(entry, arg, options) {
-        const fn = c.entry(entry, 'fibers.create')
-        return new AsyncifyFiber(c.next++, c.env.slots.acquire(c.sizes(options)), c, fn, arg, d)
-      },
-      get current() {
-        return (d.current?.fiber as Fiber | undefined) ?? null
-      },
-    },
-  }
+  return c.hooks(
+    d.plan,
+    swap,
+    yieldFn,
+    (id, slot, fn, arg) => new AsyncifyFiber(id, slot, c, fn, arg, d),
+    () => d.current?.fiber,
+  )
 }

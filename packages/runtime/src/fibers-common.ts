@@ -4,7 +4,7 @@
  * fiber entries (a function-table index or an export name), sizes, and the JS API's states.
  */
 import { ASYNCIFY_DATA_T, EMSCRIPTEN_FIBER as F, RUNTIME_IMPORTS } from './abi.js'
-import type { Env } from './driver.js'
+import type { Env, FiberHooks } from './driver.js'
 import { AsyncifyError } from './errors.js'
 import type { Fn, Slot, SlotSizes, StackPointer } from './memory.js'
 import type { Plan } from './plan.js'
@@ -101,6 +101,35 @@ export class Common {
           [F.entry, 0],
         ])
         asyncifyData(fiber, aStack, aSize)
+      },
+    }
+  }
+
+  /**
+   * The hooks a driver installs: `swap` and `yieldFn` (the mode's) among the served imports, and the JS
+   * API, whose fibers `make` builds from an entry function and a slot; `current` reads the running one.
+   */
+  hooks(
+    plan: Plan,
+    swap: unknown,
+    yieldFn: unknown,
+    make: (id: number, slot: Slot, fn: Fn, arg: unknown) => Fiber,
+    current: () => unknown,
+  ): FiberHooks {
+    const ours = this.imports(swap, yieldFn)
+    return {
+      serve: (m, n) => serve(plan, m, n, ours),
+      attach: env => {
+        this.env = env
+      },
+      api: {
+        create: (entry, arg, options) => {
+          const fn = this.entry(entry, 'fibers.create')
+          return make(this.next++, this.env.slots.acquire(this.sizes(options)), fn, arg)
+        },
+        get current() {
+          return (current() as Fiber | null | undefined) ?? null
+        },
       },
     }
   }

@@ -9,10 +9,10 @@
 import { EMSCRIPTEN_FIBER as F } from './abi.js'
 import type { FiberHooks } from './driver.js'
 import { AsyncifyError } from './errors.js'
-import { BaseFiber, Common, EM, serve } from './fibers-common.js'
+import { BaseFiber, Common, EM } from './fibers-common.js'
 import { type JspiDriver, JTask, jspiApi } from './jspi.js'
 import type { Fn, Slot } from './memory.js'
-import type { Fiber, FiberResult } from './types.js'
+import type { FiberResult } from './types.js'
 
 class JspiFiber extends BaseFiber {
   readonly task: JTask
@@ -102,20 +102,11 @@ export function fibers(d: JspiDriver): FiberHooks {
     return p
   })
 
-  const ours = c.imports(swap, yieldFn)
-  return {
-    serve: (m, n) => serve(d.plan, m, n, ours),
-    attach: env => {
-      c.env = env
-    },
-    api: {
-      create(entry, arg, options) {
-        const fn = promising(c.entry(entry, 'fibers.create'))
-        return new JspiFiber(c.next++, c.env.slots.acquire(c.sizes(options)), c, fn, arg, d)
-      },
-      get current() {
-        return (d.running?.owner.fiber as Fiber | undefined) ?? null
-      },
-    },
-  }
+  return c.hooks(
+    d.plan,
+    swap,
+    yieldFn,
+    (id, slot, fn, arg) => new JspiFiber(id, slot, c, promising(fn), arg, d),
+    () => d.running?.owner.fiber,
+  )
 }
