@@ -3,7 +3,7 @@
 // any eval or new Function in the runtime would be refused), checks that JSPI exists there and runs a
 // few cases in both modes (browser/page.js). .ci/run installs chromium when it is missing.
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -91,6 +91,16 @@ function serve(files: Map<string, Uint8Array | string>): Promise<string> {
     ),
   )
 }
+
+it('the runtime source has no eval, new Function or string timers (a static check; Chromium checks the CSP)', () => {
+  const dir = join(root, 'packages/runtime/src')
+  for (const file of readdirSync(dir).filter(f => f.endsWith('.ts'))) {
+    const text = readFileSync(join(dir, file), 'utf8').replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '')
+    expect(text, file).not.toMatch(
+      /\beval\s*\(|\bnew\s+Function\b|\bFunction\s*\(|set(Timeout|Interval)\s*\(\s*['"`]/,
+    )
+  }
+})
 
 describe.skipIf(!existsSync(CHROMIUM))(`in Chromium (${CHROMIUM}; .ci/run installs it)`, () => {
   beforeAll(async () => {

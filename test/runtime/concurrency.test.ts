@@ -157,3 +157,56 @@ describe('a raw export called from an import (JS between wasm frames)', () => {
     await expect(r.exports.A(3)).rejects.toThrow(/suspend/i)
   })
 })
+
+describe('where the C stack pointer and the memory come from', () => {
+  /** stackModule's frames, the pointer reached through emscripten's accessor exports. */
+  const emscriptenModule = stackModule(false).replace(
+    '(func $work',
+    `(func (export "emscripten_stack_get_current") (result i32) (global.get $__stack_pointer))
+  (func (export "_emscripten_stack_restore") (param i32) (global.set $__stack_pointer (local.get 0)))
+  (func $work`,
+  )
+  const sleep = (rnd: () => number) => ({ env: { sleep: (id: number) => delay(rnd() * 6).then(() => id) } })
+  const ids = Array.from({ length: 20 }, (_, i) => i + 1)
+
+  for (const mode of MODES)
+    it(`${mode} mode: emscripten's stack accessors give each call its C stack`, async () => {
+      const f = await fixture(emscriptenModule)
+      const { exports } = await run<Work>(f, mode, sleep(random(3)), REGION)
+      expect(await Promise.all(ids.map(id => exports.work(id, 3)))).toEqual(ids.map(id => expected(id, 3)))
+    })
+
+  it('asyncify mode: a global the name section calls __stack_pointer, which the rewrite exports', async () => {
+    const f = await fixture(stackModule(false))
+    expect(WebAssembly.Module.exports(new WebAssembly.Module(f.original)).map(e => e.name)).not.toContain(
+      '__stack_pointer',
+    )
+    const { exports, instance } = await run<Work>(f, 'asyncify', sleep(random(4)), REGION)
+    expect(instance.exports.__stack_pointer).toBeInstanceOf(WebAssembly.Global)
+    expect(await Promise.all(ids.map(id => exports.work(id, 3)))).toEqual(ids.map(id => expected(id, 3)))
+  })
+
+  it("asyncify mode: buffers and C stacks from the module's allocator, named by options.allocator", async () => {
+    // A bump allocator with a free counter, exported under names of its own.
+    const f = await fixture(
+      stackModule(true).replace(
+        '(func $work',
+        `(global $next (mut i32) (i32.const 131072))
+  (global $freed (export "freed") (mut i32) (i32.const 0))
+  (func (export "grab") (param $n i32) (result i32)
+    (global.get $next) (global.set $next (i32.add (global.get $next) (local.get $n))))
+  (func (export "drop_block") (param i32) (global.set $freed (i32.add (global.get $freed) (i32.const 1))))
+  (func $work`,
+      ),
+    )
+    const { exports, instance } = await run<Work>(f, 'asyncify', sleep(random(5)), {
+      allocator: { malloc: 'grab', free: 'drop_block' },
+      asyncifyStackSize: 512,
+      stackSize: 1024,
+    })
+    const many = Array.from({ length: 30 }, (_, i) => i + 1)
+    expect(await Promise.all(many.map(id => exports.work(id, 2)))).toEqual(many.map(id => expected(id, 2)))
+    // 30 calls in flight took 30 slots; 16 go back to the pool, the other 14 slots' two blocks were freed.
+    expect((instance.exports.freed as WebAssembly.Global).value).toBe(28)
+  })
+})

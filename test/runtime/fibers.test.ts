@@ -181,3 +181,63 @@ for (const mode of MODES)
       })
     })
   })
+
+// JS fibers in a module with a C stack pointer: each fiber runs on a C stack of its own (from
+// options.region here), and every switch saves and restores the stack pointer. Each frame keeps 16 bytes
+// on the C stack across its yields and traps if anything overwrote them.
+const STACK_FIBERS = `(module
+  (import "fiber" "yield" (func $yield (param i32) (result i32)))
+  (memory (export "memory") 8)
+  (global $__stack_pointer (export "__stack_pointer") (mut i32) (i32.const 65536))
+  (func $nest (export "nest") (param $id i32) (param $n i32) (result i32)
+    (local $fp i32) (local $r i32)
+    (local.set $fp (i32.sub (global.get $__stack_pointer) (i32.const 16)))
+    (global.set $__stack_pointer (local.get $fp))
+    (i32.store (local.get $fp) (local.get $id))
+    (i32.store offset=4 (local.get $fp) (local.get $n))
+    (local.set $r (call $yield (i32.add (i32.mul (local.get $id) (i32.const 100)) (local.get $n))))
+    (if (i32.gt_u (local.get $n) (i32.const 0))
+      (then (local.set $r (i32.add (local.get $r) (call $nest (local.get $id) (i32.sub (local.get $n) (i32.const 1)))))))
+    (if (i32.or (i32.ne (i32.load (local.get $fp)) (local.get $id)) (i32.ne (i32.load offset=4 (local.get $fp)) (local.get $n)))
+      (then (unreachable)))
+    (global.set $__stack_pointer (i32.add (local.get $fp) (i32.const 16)))
+    (local.get $r))
+  ;; The fibers' entry: three nested frames, yielding 100·id + 2, + 1, + 0.
+  (func (export "deep") (param $id i32) (result i32) (call $nest (local.get $id) (i32.const 2))))`
+
+for (const mode of MODES)
+  describe(`${mode} mode: fibers with C stacks`, () => {
+    it('interleaved fibers keep their C frames; destroy gives the stacks back', async () => {
+      const f = await fixture(STACK_FIBERS, { imports: ['fiber.yield'] })
+      const { fibers, exports } = await run<{ __stack_pointer: WebAssembly.Global }>(
+        f,
+        mode,
+        {},
+        {
+          region: { start: 65536, size: 8 * 2576 },
+          asyncifyStackSize: 512,
+          stackSize: 2048,
+        },
+      )
+      const sizes = { asyncifyStackSize: 512, stackSize: 2048 }
+      const all = [1, 2, 3, 4].map(id => fibers.create('deep', id, sizes))
+      expect((await Promise.all(all.map(f => f.resume()))).map(r => r.value)).toEqual([102, 202, 302, 402])
+      expect((await Promise.all(all.map(f => f.resume(1)))).map(r => r.value)).toEqual([101, 201, 301, 401])
+      // Every fiber is suspended with its frames on its own stack; the pointer is the caller's again.
+      expect(exports.__stack_pointer.value).toBe(65536)
+      // Fibers 1 and 3 are dropped while suspended; 2 and 4 run to the end: 1 + 1 + the last value.
+      all[0]?.destroy()
+      all[2]?.destroy()
+      for (const i of [1, 3]) {
+        expect(await all[i]?.resume(1)).toEqual({ done: false, value: (i + 1) * 100 })
+        expect(await all[i]?.resume(5)).toEqual({ done: true, value: 7 })
+      }
+      // The region holds 8 slots: creating many more works only because destroy and the ends free them.
+      for (let i = 0; i < 40; i++) {
+        const g = fibers.create('deep', 9, sizes)
+        expect((await g.resume()).value).toBe(902)
+        g.destroy()
+      }
+      expect(exports.__stack_pointer.value).toBe(65536)
+    })
+  })
