@@ -269,7 +269,7 @@ async function size() {
       asyncify: measure(modeSet('asyncify')),
       jspi: measure(modeSet('jspi')),
       everything: measure(new Set(files.keys())),
-      binary: measure(closure(chunkOf('binary.js'))),
+      binary: measure(new Set([chunkOf('binary.js')])),
     }
   }
   return { op: 'size', ...out }

@@ -251,7 +251,7 @@ function report({ runs, results, errors, started, loadBefore, loadAfter }) {
     'without metadata) only when it has the bytes; "loaded" counts what a page loads in that mode when the',
     'module streams in with its metadata: "as one file" gzips the loaded chunks together (a bundler that',
     'inlines them), "file by file" sums the chunks gzipped one by one (as they would be fetched).',
-    `Byte reader chunk, when loaded: ${s === undefined ? '–' : `${s.noFibers.binary.gzipOne} B`} more (gzip, with what it imports).`,
+    `The byte reader chunk, when it is loaded: ${s === undefined ? '–' : `${s.noFibers.binary.gzipOne} B`} more (gzip).`,
     '',
     sizeTable,
     '',
