@@ -63,13 +63,13 @@ async function ours(original, options) {
 
 /**
  * Times `kinds` (name → async function running `size` operations) against each other: ROUNDS rounds, each
- * one short batch of every kind (the first kind rotating), a batch lasting about BATCH_MS so that most
+ * one short batch of every kind (the first kind rotating), a batch (at least `minSize` operations) lasting about BATCH_MS so that most
  * run unpreempted on a loaded machine. Returns the median µs per operation of each kind, and `ratio(a, b)`,
  * the median over rounds of a's batch time over b's (taken under the same load).
  */
-async function alternate(kinds) {
+async function alternate(kinds, minSize = 4) {
   const names = Object.keys(kinds)
-  let size = 4
+  let size = minSize
   for (;;) {
     const t0 = performance.now()
     await kinds[names[0]](size)
@@ -181,7 +181,8 @@ async function fibers([countText]) {
     }
     await em[mode](n)
   }
-  const swaps = await alternate(em)
+  // At least 1024 swaps per call: pingpong starts two fresh fibers per call, which is not a switch.
+  const swaps = await alternate(em, 1024)
   return {
     op: 'fibers',
     count: n,
