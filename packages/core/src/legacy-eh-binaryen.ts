@@ -1,7 +1,7 @@
 /**
- * binaryen's legacy-EH translation as the rewrite used it before legacy-eh.ts: write nothing, read the
- * input into binaryen, run `translate-to-exnref`, emit, decode the result again. Not used by `asyncify`;
- * kept callable so the EH benchmark can time it against ours in the same run (`asyncifyWith`).
+ * binaryen's legacy-EH translation as the rewrite used it before legacy-eh.ts: read the input bytes into
+ * binaryen, run `translate-to-exnref`, emit, decode the result again. Not used by `asyncify`; kept
+ * callable so the EH benchmark can time it against ours in the same run (through `asyncifyWith`).
  */
 import { decode } from '@unplugin-asyncify/wasm'
 import { decodeAll, runBinaryen } from './asyncify.js'

@@ -227,29 +227,43 @@ class LegacyEhTranslator {
     this.paramCount = ft.params.length
     this.exnLocals = []
     this.changed = false
-    const parts: Part[] = [part(body, 0, body.body, 0, null)]
+    let p = part(body, 0, body.body, 0, null)
+    const parts: Part[] = [p]
     this.parts = parts
-    while (parts.length > 0) {
-      const p = parts[parts.length - 1] as Part
-      if (p.i < p.list.length) {
-        const ins = p.list[p.i++] as Instr
-        const control = ins.op.control
-        if (control === 'none') {
-          if (ins.op === OPS.rethrow) this.rethrow(p, ins)
-          else if (p.out !== null) p.out.push(ins)
-          continue
+    for (;;) {
+      // The hot loop: most instructions are neither structured nor a rethrow.
+      const list = p.list
+      let i = p.i
+      let out = p.out
+      let inner: Instr | null = null
+      while (i < list.length) {
+        const ins = list[i++] as Instr
+        if (ins.op.control !== 'none') {
+          inner = ins
+          break
         }
-        if (p.out !== null) p.out.push(ins)
-        const refs = control === 'try' && ins.legacyCatches !== undefined ? [] : null
-        parts.push(part(ins, 0, ins.body ?? [], p.catchDepth, refs))
+        if (ins.op === OPS.rethrow) {
+          p.i = i
+          this.rethrow(p, ins)
+          out = p.out
+        } else if (out !== null) out.push(ins)
+      }
+      p.i = i
+      if (inner !== null) {
+        if (out !== null) out.push(inner)
+        const refs = inner.op.control === 'try' && inner.legacyCatches !== undefined ? [] : null
+        p = part(inner, 0, inner.body ?? [], p.catchDepth, refs)
+        parts.push(p)
         continue
       }
       parts.pop()
       this.closePart(p)
-      if (p.owner.kind === 'func') break
-      const next = this.nextPart(p, p.owner)
+      const owner = p.owner
+      if (owner.kind === 'func') break
+      const next = this.nextPart(p, owner)
       if (next !== null) parts.push(next)
-      else if (p.owner.op.control === 'try') this.translateTry(p.owner, p)
+      else if (owner.op.control === 'try') this.translateTry(owner, p)
+      p = parts[parts.length - 1] as Part
     }
     this.parts = []
     this.body = null
