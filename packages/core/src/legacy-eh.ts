@@ -121,10 +121,8 @@ export function translateLegacyExceptions(m: Module, bodies: FuncBody[]): number
     try {
       changed = t.translate(body, func.type)
     } catch (e) {
-      const index = countImports(m, 'func') + d
       throw new AsyncifyError(
-        `function ${functionNames(m)[index] ?? index} (body at byte offset 0x${func.rawOffset.toString(16)}): ` +
-          `cannot translate its legacy exception handling: ${(e as Error).message}`,
+        `${functionAt(m, d)}: cannot translate its legacy exception handling: ${(e as Error).message}`,
       )
     }
     if (changed) {
@@ -170,14 +168,18 @@ export async function prepareInput(
 ): Promise<PreparedInput> {
   if (mode === 'translate') return translate(input, m, bodies)
   const d = firstLegacyEhBody(bodies)
-  if (d >= 0) {
-    const index = countImports(m, 'func') + d
+  if (d >= 0)
     throw new AsyncifyError(
-      `function ${functionNames(m)[index] ?? index} (body at byte offset 0x${m.funcs[d]?.rawOffset.toString(16)}) ` +
-        `uses legacy exception handling (try/catch/delegate/rethrow) and legacyExceptions is 'error'`,
+      `${functionAt(m, d)} uses legacy exception handling (try/catch/delegate/rethrow) and legacyExceptions is 'error'`,
     )
-  }
   return { module: m, bodies, translated: false }
+}
+
+/** `function NAME (body at byte offset 0x…)` for defined function `d`, for error messages. */
+function functionAt(m: Module, d: number): string {
+  const index = countImports(m, 'func') + d
+  const offset = m.funcs[d]?.rawOffset ?? 0
+  return `function ${functionNames(m)[index] ?? index} (body at byte offset 0x${offset.toString(16)})`
 }
 
 /** One list being walked: a part of a structured instruction, or the function body. */
