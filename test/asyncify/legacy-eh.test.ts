@@ -4,6 +4,7 @@
 // same in all three: result, exception (tag and payload, a JS error by identity), trap, and what it
 // logged. Then: the structure the translation promises (exnref locals, clause kinds, untouched functions
 // keep their bytes), nesting 100,000 deep, errors, and the whole rewrite with suspensions in handlers.
+import { readFileSync } from 'node:fs'
 import { asyncify } from '@unplugin-asyncify/core'
 import {
   decode,
@@ -18,6 +19,7 @@ import { describe, expect, it } from 'vitest'
 import { firstLegacyEhBody, translateLegacyExceptions } from '../../packages/core/src/legacy-eh.js'
 import { instantiateAsyncified } from '../helpers/asyncify-driver.js'
 import { binaryenValidate, features } from '../helpers/binaryen.js'
+import { vipsWasmPath } from '../helpers/corpus.js'
 import {
   describeError,
   legacyWat,
@@ -628,4 +630,25 @@ describe('asyncify on legacy exception handling', () => {
     expect(sleeps).toBeGreaterThan(calls.length)
     expect(d.unwinds).toBe(sleeps)
   })
+})
+
+// ---------------------------------------------------------------------------------------------------
+// A real module: vips.wasm (emscripten C++, legacy EH). vips.test.ts instruments it end to end.
+
+describe('vips.wasm, translated alone', () => {
+  it('every function with legacy EH is translated, no other is touched, and V8 compiles the result', async () => {
+    const input = new Uint8Array(readFileSync(vipsWasmPath()))
+    const before = decode(input, { bodies: 'lazy' })
+    const legacy = before.funcs.map((_, d) => firstLegacyEhBody([decodeFunction(before, d)]) === 0)
+    const { binary, translated } = translateOurs(input)
+    expect(translated).toBe(legacy.filter(Boolean).length)
+    expect(translated).toBeGreaterThan(1000)
+    expect(legacyLeft(binary)).toBe(false)
+    const after = decode(binary, { bodies: 'lazy' })
+    const same = after.funcs.map((f, d) =>
+      Buffer.from(f.raw as Uint8Array).equals(before.funcs[d]?.raw as Uint8Array),
+    )
+    expect(same.filter((s, d) => s === legacy[d])).toEqual([])
+    await WebAssembly.compile(binary)
+  }, 120_000)
 })
