@@ -1,9 +1,9 @@
 // Our translation of legacy exception handling (packages/core/src/legacy-eh.ts), on hand-written WAT
 // compiled as written (wabt): each module runs in Node 26 under legacy EH as the original, translated by
-// ours, and translated by binaryen (where binaryen can read it), and every export call must behave the
-// same in all three: result, exception (tag and payload, a JS error by identity), trap, and what it
-// logged. Then: the structure the translation promises (exnref locals, clause kinds, untouched functions
-// keep their bytes), nesting 100,000 deep, errors, and the whole rewrite with suspensions in handlers.
+// ours, and translated by binaryen, and every export call must behave the same in all three: result,
+// exception (tag and payload, a JS error by identity), trap, and what it logged. Then: the structure the
+// translation promises (exnref locals, clause kinds, untouched functions keep their bytes), nesting
+// 100,000 deep, errors, the whole rewrite with suspensions in handlers, and vips.wasm translated alone.
 import { readFileSync } from 'node:fs'
 import { asyncify } from '@unplugin-asyncify/core'
 import {
