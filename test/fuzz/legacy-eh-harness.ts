@@ -17,6 +17,7 @@ import { asyncify } from '@unplugin-asyncify/core'
 import { decode, decodeFunction, encode, type Instr } from '@unplugin-asyncify/wasm'
 import { binaryenValidate } from '../helpers/binaryen.js'
 import { translateBinaryen, translateOurs } from '../helpers/legacy-eh.js'
+import type { RunRequest, RunResult } from './asyncify-exec.js'
 import {
   compareRuns,
   type FuzzVariant,
@@ -55,16 +56,19 @@ export interface LegacySeedOutcome {
   translated: number
 }
 
-const base = (prep: {
-  params: Record<string, string[]>
-  tags: Record<string, string[]>
-  hangLimit: number | null
-}) => ({
-  params: prep.params,
-  tags: prep.tags,
-  hangLimit: prep.hangLimit,
-  strictRewindArgs: true,
-})
+type PreparedModule = Exclude<ReturnType<typeof prepareModule>, { skip: string }>
+
+/** One run of `bytes` (the prepared module or a translation of it) under the driver, pages filled with `fill`. */
+function run(
+  pools: Pools,
+  prep: PreparedModule,
+  bytes: Uint8Array,
+  suspend: RunRequest['suspend'],
+  fill = 0,
+): Promise<RunResult> {
+  const { params, tags, hangLimit } = prep
+  return pools.exec.run({ params, tags, hangLimit, strictRewindArgs: true, bytes, suspend, fill })
+}
 
 /** Runs one seed of `source` through the four ways; harness errors become status 'error'. */
 export async function checkLegacySeed(
@@ -94,7 +98,7 @@ export async function checkLegacySeed(
 }
 
 async function compareTranslations(
-  prep: Exclude<ReturnType<typeof prepareModule>, { skip: string }>,
+  prep: PreparedModule,
   out: (status: LegacySeedOutcome['status'], detail?: string) => LegacySeedOutcome,
   pools: Pools,
 ): Promise<LegacySeedOutcome> {
@@ -122,14 +126,11 @@ async function compareTranslations(
     if (refusal(e) === null) return out('fail', `asyncify threw: ${(e as Error).message}`)
   }
 
-  const pool = pools.exec
-  const b = base(prep)
-  const never = (bytes: Uint8Array, fill = 0) => pool.run({ ...b, bytes, suspend: 'never', fill })
   const [original, oursRun, theirsRun, asyncRun] = await Promise.all([
-    never(prep.bytes),
-    never(ours),
-    theirs === null ? null : never(theirs),
-    asyncified === null ? null : pool.run({ ...b, bytes: asyncified, suspend: 'always', fill: 0 }),
+    run(pools, prep, prep.bytes, 'never'),
+    run(pools, prep, ours, 'never'),
+    theirs === null ? null : run(pools, prep, theirs, 'never'),
+    asyncified === null ? null : run(pools, prep, asyncified, 'always'),
   ])
   const originalRan = original.instantiate === 'ok'
   const reference = originalRan ? original : theirsRun
@@ -141,7 +142,7 @@ async function compareTranslations(
   if ([reference, oursRun, theirsRun, asyncRun].some(r => r?.stackOverflow))
     return out('skip', 'the JS stack ran out (where depends on frame sizes)')
   // The asyncified run uses the driver pages: the reference must not.
-  const filled = await never(originalRan ? prep.bytes : (theirs as Uint8Array), 0xa5)
+  const filled = await run(pools, prep, originalRan ? prep.bytes : (theirs as Uint8Array), 'never', 0xa5)
   if (compareRuns(reference, filled) !== null || !reference.driverPagesIntact)
     return out('skip', 'the module touches the driver pages')
 
@@ -239,11 +240,10 @@ export async function handlersIgnoredDiverges(seed: number, pools: Pools): Promi
     }
   }
   const broken = translateOurs(encode(m)).binary
-  const b = base(prep)
-  const [original, run] = await Promise.all([
-    pools.exec.run({ ...b, bytes: prep.bytes, suspend: 'never', fill: 0 }),
-    pools.exec.run({ ...b, bytes: broken, suspend: 'never', fill: 0 }),
+  const [original, dropped] = await Promise.all([
+    run(pools, prep, prep.bytes, 'never'),
+    run(pools, prep, broken, 'never'),
   ])
   if (original.instantiate !== 'ok') return null
-  return compareRuns(original, run) !== null
+  return compareRuns(original, dropped) !== null
 }
