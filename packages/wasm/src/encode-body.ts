@@ -2,7 +2,7 @@
 import type { BodyContext } from './decode-body.js'
 import { WasmEncodeError } from './errors.js'
 import type { FuncBody, Instr, Label } from './ir.js'
-import { type OpInfo, Shape } from './opcodes.js'
+import { type OpInfo, Shape, unhandled } from './opcodes.js'
 import { writeBlockType, writeHeapType, writeValType } from './type-codec.js'
 import type { ValType } from './types.js'
 import type { Writer } from './writer.js'
@@ -137,6 +137,8 @@ function writeImmediates(w: Writer, ins: Instr, labels: LabelStack, memIs64: rea
       case 'blocktype':
       case 'trytable':
         break
+      default:
+        unhandled(imm)
     }
   }
 }

@@ -13,7 +13,16 @@ export { encode } from './encode-module.js'
 export { type DecodeLocation, WasmDecodeError, WasmEncodeError } from './errors.js'
 export * from './ir.js'
 export { encodeNameSection, getNames, parseNameSection, setFunctionName, setLocalName } from './names.js'
-export { type Control, type Imm, OPS, type OpInfo, opByCode, opByName } from './opcodes.js'
+export {
+  type CallKind,
+  type Control,
+  type Feature,
+  type Imm,
+  OPS,
+  type OpInfo,
+  opByCode,
+  opByName,
+} from './opcodes.js'
 export { printBody } from './print.js'
 export { Reader } from './reader.js'
 export * from './types.js'
@@ -27,4 +36,5 @@ export {
   typeFunctionBody,
   typingContext,
 } from './typing.js'
+export { hasLists, mapLists, type Visitor, Walk, walk } from './walk.js'
 export { Writer } from './writer.js'
