@@ -158,7 +158,7 @@ describe('mapLists', () => {
     m.funcs.push({ type: 0, body, raw: null, rawOffset: 0 })
     const back = decode(encode(m), { bodies: 'eager' })
     let blocks = 0
-    walk((back.funcs[0]?.body as FuncBody).body, ins => {
+    walk((back.funcs[0] as { body: FuncBody }).body.body, ins => {
       if (ins.op.name === 'block') blocks++
       else throw new Error(`unexpected ${ins.op.name}`)
     })
