@@ -40,6 +40,14 @@ const RECOMPUTABLE = new Set([
 
 const isPure = (ins: Instr): boolean => ins.op.pure
 
+/**
+ * Appends lists to `out` (not `push(...list)`: spreading a list of a few hundred thousand instructions
+ * into arguments overflows the JS stack).
+ */
+function append(out: Instr[], ...lists: readonly (readonly Instr[])[]): void {
+  for (const l of lists) for (const ins of l) out.push(ins)
+}
+
 function concrete(types: readonly StackType[], where: string): ValType[] {
   for (const t of types)
     if (t === 'bot') throw new AsyncifyError(`internal: unreachable stack type at ${where}`)
@@ -309,7 +317,8 @@ export class FlowRewrite {
     // == 1; any non-zero state here means an unwind is under way).
     const toUnwind = I.brIf(this.unwind)
     this.unwindBranches[n] = toUnwind
-    inner.push(ins, ...post, I.i32(n), I.globalGet(this.env.stateGlobal), toUnwind, I.drop())
+    inner.push(ins)
+    append(inner, post, [I.i32(n), I.globalGet(this.env.stateGlobal), toUnwind, I.drop()])
     // After a rewind completes here idx still holds this call's number; a loop could take execution back
     // to an earlier call whose guard would then skip it. Restore "idx is 0 in normal state".
     if (this.loopDepth > 0) inner.push(I.i32(0), I.localSet(this.idx))
@@ -369,9 +378,10 @@ export class FlowRewrite {
     // normal state (reads and arithmetic alone are harmless and stay unguarded).
     const tail = list.slice(s.prevEnd)
     if (tail.every(isPure))
-      s.out.push(
-        ...(skip === null ? this.temps.gets(s.pending) : this.temps.getsOrLeave(s.pending, skip)),
-        ...tail,
+      append(
+        s.out,
+        skip === null ? this.temps.gets(s.pending) : this.temps.getsOrLeave(s.pending, skip),
+        tail,
       )
     else {
       const g = this.guard(
@@ -451,24 +461,21 @@ export class FlowRewrite {
         rest = p + 2
       }
       const rewritten = yield* sub(this.rewriteInstr(ins, null, seg.pre, post))
-      s.out.push(...seg.preOut, ...rewritten, ...afterTarget, ...s.list.slice(rest))
+      append(s.out, seg.preOut, rewritten, afterTarget, s.list.slice(rest))
       this.temps.release([...seg.consumed, ...seg.belowTemps])
       return true
     }
     if (resultTaken) {
       // The result goes where the program puts it, inside the guard: a skipped call leaves the local
       // as restored.
-      s.out.push(
-        ...seg.preOut,
-        ...(yield* sub(this.rewriteInstr(ins, after ?? true, seg.pre, [next as Instr]))),
-      )
+      append(s.out, seg.preOut, yield* sub(this.rewriteInstr(ins, after ?? true, seg.pre, [next as Instr])))
       this.temps.release(seg.consumed)
       s.pending = seg.belowTemps
       s.prevEnd = p + 2
       return false
     }
     const r = this.temps.spill(results)
-    s.out.push(...seg.preOut, ...(yield* sub(this.rewriteInstr(ins, after ?? true, seg.pre, r.code))))
+    append(s.out, seg.preOut, yield* sub(this.rewriteInstr(ins, after ?? true, seg.pre, r.code)))
     this.temps.release(seg.consumed)
     s.pending = [...seg.belowTemps, ...r.temps]
     s.prevEnd = p + 1
@@ -526,7 +533,7 @@ export class FlowRewrite {
       // (Not with non-nullable pending values: unguarded, they would be read while still null.)
       // Reads and arithmetic only: harmless to run while rewinding (the operands it makes are ignored
       // then), so it needs no guard.
-      pre.push(...getsHere(pending), ...code)
+      append(pre, getsHere(pending), code)
       return { pre, preOut, belowTemps: [], consumed: pending }
     }
     // One operand leaves the guard as its result (a default stands in while rewinding); several, or one
