@@ -382,6 +382,8 @@ export class Analysis {
   readonly apiImports: Map<number, AsyncifyApiName>
   /** Indirect targets could be resolved (no function reference can enter from outside). */
   readonly indirectTargetsKnown: boolean
+  /** Functions whose address is taken (in a segment, a `ref.func`, a constant expression). */
+  readonly addressTaken: ReadonlySet<number>
   private readonly importAddressTaken: boolean
 
   constructor(
@@ -393,6 +395,7 @@ export class Analysis {
     this.funcs = graph.funcs
     this.apiImports = graph.apiImports
     this.indirectTargetsKnown = targets.known
+    this.addressTaken = graph.addressTaken
     this.importAddressTaken = [...graph.addressTaken].some(f => (graph.funcs[f] as FuncInfo).imported)
   }
 

@@ -27,7 +27,7 @@ import { addStateGlobals, NewFunctions, placeDataMemory, type StateGlobals } fro
 import { exportedMemoryName, stackPointerAccess, withMetadata } from './metadata.js'
 import { type AsyncifyOptions, type ResolvedOptions, resolveOptions } from './options.js'
 import { keepOriginalBytes, prepareInput } from './prepare-input.js'
-import { makeValue } from './values.js'
+import { StandIns, UnwindThrow } from './unwind-throw.js'
 
 export interface InstrumentedFunction {
   index: number
@@ -113,8 +113,16 @@ export async function asyncify(input: Uint8Array, options: AsyncifyOptions = {})
     { stateGlobal: globals.state, dataGlobal: globals.data, ...data },
     analysis.apiImports,
   )
+  const throwing = new UnwindThrow(
+    m,
+    new StandIns(m),
+    added,
+    plan.funcs.map(f => added.shift(f.info.index)),
+    new Set([...analysis.addressTaken].map(added.shift)),
+  )
   const changed = new Set<number>()
-  const instrumented = instrumentAll(m, plan, functionEnv(m, globals, data, added), added.shift, changed)
+  const env = functionEnv(m, globals, data, added, throwing)
+  const instrumented = instrumentAll(m, plan, env, added.shift, changed)
   added.fill()
   if (opts.asserts) addAsserts(m, analysis, plan, globals.state, added.shift, changed)
   const features = opts.optimize === 0 ? 0 : usedFeatures(m)
@@ -130,7 +138,7 @@ export async function asyncify(input: Uint8Array, options: AsyncifyOptions = {})
     clock.lap('optimize')
   }
 
-  const suspendingExports = suspendingExportNames(m, analysis, added.shift)
+  const suspendingExports = suspendingExportNames(m, analysis, i => added.wrapped.get(i) ?? i, added.shift)
   const suspending = analysis.funcs.filter(f => f.imported && f.canChangeState && f.importName !== null)
   binary = withMetadata(binary, {
     pointer: data.ptr,
@@ -203,6 +211,7 @@ function functionEnv(
   globals: StateGlobals,
   data: { mem: number; ptr: 'i32' | 'i64' },
   added: NewFunctions,
+  throwing: UnwindThrow,
 ): FunctionEnv {
   return {
     module: m,
@@ -213,13 +222,9 @@ function functionEnv(
     ptr: data.ptr,
     helpers: added.helpers,
     refSlot: (h, dir) => added.refSlot(h, dir),
-    makeValue: (t: ValType) => makeValue(m, t),
-    blockType: (params: ValType[], results: ValType[]) =>
-      params.length === 0 && results.length === 0
-        ? null
-        : params.length === 0 && results.length === 1
-          ? (results[0] as ValType)
-          : added.typeFor(params, results),
+    standIns: throwing.standIns,
+    throwing,
+    blockType: added.blockType,
   }
 }
 
@@ -240,7 +245,14 @@ function instrumentAll(
     if (func === undefined) throw new AsyncifyError(`internal: no function ${info.name}`)
     let r: ReturnType<typeof instrumentFunction>
     try {
-      r = instrumentFunction(env, info.name, func.type, bodyOf(m, d), sites, plan.hostSites)
+      r = instrumentFunction(env, {
+        index: d + imported,
+        name: info.name,
+        typeIndex: func.type,
+        body: bodyOf(m, d),
+        sites,
+        hostSites: plan.hostSites,
+      })
     } catch (e) {
       if (e instanceof AsyncifyError) throw e
       throw new AsyncifyError(`while instrumenting ${info.name}: ${(e as Error).message}`)
@@ -295,9 +307,15 @@ async function optimize(
   )
 }
 
-function suspendingExportNames(m: Module, analysis: Analysis, shift: (old: number) => number): string[] {
+/** `unwrap`: the function an export wrapper stands for (see unwind-throw.ts). */
+function suspendingExportNames(
+  m: Module,
+  analysis: Analysis,
+  unwrap: (index: number) => number,
+  shift: (old: number) => number,
+): string[] {
   const suspendingNow = new Set(analysis.funcs.filter(f => f.canChangeState).map(f => shift(f.index)))
-  return m.exports.filter(e => e.kind === 'func' && suspendingNow.has(e.index)).map(e => e.name)
+  return m.exports.filter(e => e.kind === 'func' && suspendingNow.has(unwrap(e.index))).map(e => e.name)
 }
 
 /** The asyncify.* imports are gone (served by the module itself); every other one keeps its name. */

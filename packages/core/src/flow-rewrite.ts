@@ -131,8 +131,8 @@ export interface FlowResult {
   list: Instr[]
   /** `block $unwind (result i32)`: every site's unwind branch targets it (its body is set by the caller). */
   unwind: Instr
-  /** Each site's `br_if $unwind`, by site number. */
-  unwindBranches: Instr[]
+  /** Each site's branches to `$unwind` (`br_if`, and `br` where a thrown unwind is caught), by site number. */
+  unwindBranches: Instr[][]
   /** Guards whose else arm only runs while rewinding (liveness ignores those arms). */
   guards: Set<Instr>
   /** Locals a site needs on rewind beyond what is live after it (callees, host arguments, non-nullables). */
@@ -157,7 +157,7 @@ interface ListState {
 
 export class FlowRewrite {
   private readonly unwind: Instr = I.block('i32', [])
-  private readonly unwindBranches: Instr[] = []
+  private readonly unwindBranches: Instr[][] = []
   private readonly guards = new Set<Instr>()
   private readonly forced = new Map<number, number[]>()
   private readonly temps: TempPool
@@ -316,13 +316,45 @@ export class FlowRewrite {
     // and stores its real results. After the call the state is normal or unwinding (binaryen tests
     // == 1; any non-zero state here means an unwind is under way).
     const toUnwind = I.brIf(this.unwind)
-    this.unwindBranches[n] = toUnwind
-    inner.push(ins)
-    append(inner, post, [I.i32(n), I.globalGet(this.env.stateGlobal), toUnwind, I.drop()])
+    this.unwindBranches[n] = [toUnwind]
+    const check = [...post, I.i32(n), I.globalGet(this.env.stateGlobal), toUnwind, I.drop()]
+    if (this.env.throwing.mayThrowUnwind(ins))
+      inner.push(...this.catchingThrownUnwind(ins, n, check, post.length === 0))
+    else {
+      inner.push(ins)
+      append(inner, check)
+    }
     // After a rewind completes here idx still holds this call's number; a loop could take execution back
     // to an earlier call whose guard would then skip it. Restore "idx is 0 in normal state".
     if (this.loopDepth > 0) inner.push(I.i32(0), I.localSet(this.idx))
     return guarded ? this.rangeGuard([...pre, ...inner], this.rangeOf(ins)) : [...pre, ...inner]
+  }
+
+  /**
+   * A call that may reach a function leaving by throwing the unwind tag (unwind-throw.ts), followed by
+   * `check`: the thrown tag is caught and goes to this site's unwind exit, as a return would.
+   *   block $site (P → X) { block $caught (P → []) { try_table (P → R) (catch $tag $caught) { call }
+   *   check; br $site }; i32.const n; br $unwind }
+   * X is R when `check` leaves the results on the stack (`keepsResults`), else nothing.
+   */
+  private catchingThrownUnwind(ins: Instr, n: number, check: Instr[], keepsResults: boolean): Instr[] {
+    const t = this.fn.typeOf(ins)
+    const params = concrete(t.params, ins.op.name)
+    const results = concrete(t.results, ins.op.name)
+    const bt = this.env.blockType
+    const site = I.block(bt(params, keepsResults ? results : []), [])
+    const caught = I.block(bt(params, []), [])
+    const tryTable: Instr = {
+      op: opByName('try_table'),
+      blockType: bt(params, results),
+      catches: [{ kind: 0, tag: this.env.throwing.tag as number, target: caught }],
+      body: [ins],
+    }
+    caught.body = [tryTable, ...check, I.br(site)]
+    const toUnwind = I.br(this.unwind)
+    ;(this.unwindBranches[n] as Instr[]).push(toUnwind)
+    site.body = [caught, I.i32(n), toUnwind]
+    return [site]
   }
 
   // ---- a list ----

@@ -12,8 +12,8 @@
  *    call index and return stand-in results.
  */
 import { STATE } from '@unplugin-asyncify/runtime/abi'
-import { type Instr, type ValType, valTypeText } from '@unplugin-asyncify/wasm'
-import { byteSize, defaultValue, I, memOps } from './build.js'
+import { type Instr, opByName, type ValType, valTypeText } from '@unplugin-asyncify/wasm'
+import { byteSize, I, memOps } from './build.js'
 import { AsyncifyError } from './errors.js'
 import type { FlowResult } from './flow-rewrite.js'
 import type { FunctionEnv } from './instrument-function.js'
@@ -105,6 +105,8 @@ export function buildFrames(
   live: Map<number, LocalSet>,
   done: Instr,
   locals: { idx: number; ptr: number },
+  /** The function leaves by throwing the unwind tag (see unwind-throw.ts) instead of returning. */
+  throws: boolean,
 ): FramesResult {
   const { groups, groupOfSite } = saveGroups(fn.siteCount, live, flow.forced, [locals.idx, locals.ptr])
   const types = fn.locals.types
@@ -137,7 +139,7 @@ export function buildFrames(
   done.body = [
     ...exits(flow, saves, groupOfSite, locals.idx),
     I.call(env.helpers.unwindFinish),
-    ...standInResults(env, fn),
+    ...(throws ? [{ op: opByName('throw'), tag: env.throwing.tag as number }] : standInResults(env, fn)),
   ]
   return { body: [...prologue, done], saveBlocks: groups.length, maxFrameBytes: maxFrame, savedLocals }
 }
@@ -211,8 +213,8 @@ function exits(flow: FlowResult, saves: Instr[][], groupOfSite: number[], idx: n
   if (saves.length === 1) return [flow.unwind, I.localSet(idx), ...(saves[0] as Instr[]), I.localGet(idx)]
   const finish = I.block('i32', [])
   const blocks = saves.map((_, g) => (g === 0 ? flow.unwind : I.block('i32', [])))
-  flow.unwindBranches.forEach((br, n) => {
-    br.target = blocks[groupOfSite[n] as number]
+  flow.unwindBranches.forEach((branches, n) => {
+    for (const br of branches) br.target = blocks[groupOfSite[n] as number]
   })
   let inner: Instr = flow.unwind
   for (let g = 0; g < blocks.length; g++) {
@@ -227,11 +229,11 @@ function exits(flow: FlowResult, saves: Instr[][], groupOfSite: number[], idx: n
 /** What an unwinding function returns: its callers are unwinding too and ignore it. */
 function standInResults(env: FunctionEnv, fn: PreparedFunction): Instr[] {
   return fn.type.results.flatMap(t => {
-    const v = defaultValue(t) ?? env.makeValue(t)
+    const v = env.standIns.of(t)
     if (v === null)
       throw new AsyncifyError(
-        `${fn.name}: cannot be instrumented: it returns a non-nullable ${valTypeText(t)} and no such value can be made to return while unwinding`,
+        `internal: ${fn.name} returns a non-nullable ${valTypeText(t)} that has no stand-in, and does not leave by throwing`,
       )
-    return Array.isArray(v) ? v : [v]
+    return v
   })
 }

@@ -31,8 +31,27 @@ export interface FunctionEnv {
   helpers: FrameHelpers
   /** Function saving a reference of this hierarchy to a slot (ref → i32), and loading it back (i32 → ref). */
   refSlot(h: Hierarchy, dir: 'save' | 'load'): number
-  /** An instruction sequence producing some value of type `t`, or null if there is none to make. */
-  makeValue(t: ValType): Instr[] | null
+  /** Stand-in values (what an unwinding function returns), per type. */
+  standIns: { of(t: ValType): Instr[] | null }
+  /** Functions that leave by throwing while unwinding, and the sites that catch them (unwind-throw.ts). */
+  throwing: {
+    readonly tag: number | null
+    isThrower(index: number): boolean
+    mayThrowUnwind(call: Instr): boolean
+  }
+}
+
+/** The function to instrument. */
+export interface FunctionToInstrument {
+  /** Its index in the module as it is now. */
+  index: number
+  name: string
+  typeIndex: number
+  body: FuncBody
+  /** Calls in it that may unwind. */
+  sites: Set<Instr>
+  /** Sites that may call host code: their arguments are saved and passed again on rewind. */
+  hostSites: Set<Instr>
 }
 
 export interface FunctionResult {
@@ -44,16 +63,9 @@ export interface FunctionResult {
   savedLocals: number
 }
 
-export function instrumentFunction(
-  env: FunctionEnv,
-  funcName: string,
-  typeIndex: number,
-  body: FuncBody,
-  sites: Set<Instr>,
-  /** Sites that may call host code: their arguments are saved and passed again on rewind. */
-  hostSites: Set<Instr> = new Set(),
-): FunctionResult {
-  const fn = prepareFunction(env.typing, funcName, typeIndex, body, sites, hostSites)
+export function instrumentFunction(env: FunctionEnv, f: FunctionToInstrument): FunctionResult {
+  const { body } = f
+  const fn = prepareFunction(env.typing, f.name, f.typeIndex, body, f.sites, f.hostSites)
   if (fn.siteCount === 0) return { sites: 0, saveBlocks: 0, maxFrameBytes: 0, savedLocals: 0 }
   const idx = fn.locals.add('i32')
   const ptr = fn.locals.add(env.ptr)
@@ -72,7 +84,7 @@ export function instrumentFunction(
     [flow.unwind, done],
     flow.guards,
   )
-  const frames = buildFrames(env, fn, flow, live, done, { idx, ptr })
+  const frames = buildFrames(env, fn, flow, live, done, { idx, ptr }, env.throwing.isThrower(f.index))
   body.body = frames.body
   return {
     sites: fn.siteCount,

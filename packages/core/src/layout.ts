@@ -8,6 +8,7 @@
  */
 import { type ApiName, EXPORTS, GLOBALS, RELOCATABLE_MODULE } from '@unplugin-asyncify/runtime/abi'
 import {
+  type BlockType,
   bodyContext,
   countImports,
   type FuncBody,
@@ -18,7 +19,7 @@ import {
   type ValType,
 } from '@unplugin-asyncify/wasm'
 import { apiFunctions, type FrameHelpers, frameHelperFunctions, internFuncType } from './api.js'
-import { I } from './build.js'
+import { I, nullable } from './build.js'
 import { AsyncifyError, AsyncifyOptionError } from './errors.js'
 import type { ResolvedOptions } from './options.js'
 import { type Hierarchy, type RefSlotLayout, refSlotFunctions, tableCount } from './ref-slots.js'
@@ -202,6 +203,44 @@ export class NewFunctions {
 
   readonly typeFor = (params: ValType[], results: ValType[]): number =>
     internFuncType(this.m, params, results)
+
+  /** A block type for [params] → [results], adding a function type when needed. */
+  readonly blockType = (params: ValType[], results: ValType[]): BlockType =>
+    params.length === 0 && results.length === 0
+      ? null
+      : params.length === 0 && results.length === 1
+        ? (results[0] as ValType)
+        : this.typeFor(params, results)
+
+  /** A new tag carrying `params`. */
+  addTag(params: ValType[]): number {
+    this.m.tags.push({ type: this.typeFor(params, []) })
+    return countImports(this.m, 'tag') + this.m.tags.length - 1
+  }
+
+  private readonly wrappers = new Map<number, number>()
+  /** Export wrapper index → the function it wraps. */
+  readonly wrapped = new Map<number, number>()
+
+  /**
+   * A function exported in place of `target`, with its parameters and its results made nullable; the
+   * body is made from those. One per target.
+   */
+  exportWrapper(target: number, body: (params: ValType[], results: ValType[]) => FuncBody): number {
+    const known = this.wrappers.get(target)
+    if (known !== undefined) return known
+    const type = this.m.funcs[target - countImports(this.m, 'func')]?.type
+    const ft = type === undefined ? undefined : this.m.types[type]?.composite
+    if (ft?.kind !== 'func') throw new AsyncifyError(`internal: no function ${target} to wrap`)
+    const index = this.append(
+      this.typeFor(ft.params, ft.results.map(nullable)),
+      `asyncify_export_${target}`,
+      () => body(ft.params, ft.results),
+    )
+    this.wrappers.set(target, index)
+    this.wrapped.set(index, target)
+    return index
+  }
 
   /** Whether reference slots were used (so `asyncify_release_refs` is exported). */
   get usesRefSlots(): boolean {
