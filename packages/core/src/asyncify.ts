@@ -14,7 +14,6 @@ import {
   type Module,
   typeFunctionBody,
   typingContext,
-  type ValType,
   walk,
 } from '@unplugin-asyncify/wasm'
 import { type Analysis, analyze, type FuncInfo, reasonChain } from './analysis.js'
