@@ -10,13 +10,13 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 // Node 26 runs the TypeScript helper directly (type stripping).
 import { duckdbWasmPath } from '../helpers/corpus.ts'
+import { phases } from './asyncify.mjs'
 import {
   formatBytes,
   formatMs,
   formatRatio,
   loadAverage,
   markdownTable,
-  median,
   medianOf,
   runChild,
   sectionHeader,
@@ -86,14 +86,6 @@ export async function run({ runs, log }) {
     markdown: report({ runs, input, results, errors, started, loadBefore, loadAfter }),
     failed: errors.filter(e => e.what === 'ours').length,
   }
-}
-
-function phases(list) {
-  if (list.length === 0) return '–'
-  return Object.keys(list[0].phases)
-    .filter(k => list.some(r => r.phases[k] > 0))
-    .map(k => `${k} ${formatMs(median(list.map(r => r.phases[k])))}`)
-    .join(' · ')
 }
 
 function report({ runs, input, results, errors, started, loadBefore, loadAfter }) {

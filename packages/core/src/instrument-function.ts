@@ -11,10 +11,10 @@
 import type { BlockType, FuncBody, Instr, Module, TypingContext, ValType } from '@unplugin-asyncify/wasm'
 import type { FrameHelpers } from './api.js'
 import { I } from './build.js'
-import { FlowRewrite } from './flow-rewrite.js'
+import { type FlowResult, FlowRewrite } from './flow-rewrite.js'
 import { buildFrames } from './frames.js'
-import { liveAfterSites } from './liveness.js'
-import { prepareFunction } from './prepare-function.js'
+import { type LocalSet, liveAfterSites } from './liveness.js'
+import { type PreparedFunction, prepareFunction } from './prepare-function.js'
 import type { Hierarchy } from './ref-slots.js'
 
 /** Module-wide facts every instrumented function needs. */
@@ -69,21 +69,7 @@ export function instrumentFunction(env: FunctionEnv, f: FunctionToInstrument): F
   if (fn.siteCount === 0) return { sites: 0, saveBlocks: 0, maxFrameBytes: 0, savedLocals: 0 }
   const idx = fn.locals.add('i32')
   const ptr = fn.locals.add(env.ptr)
-  const flow = new FlowRewrite(env, fn, idx).run()
-  // block $done (result R) { block $unwind (result i32) { body; br $done } ; save; stand-ins }: a tree
-  // shape binaryen's optimizer handles without scratch locals.
-  const results = fn.type.results
-  const done = I.block(results.length === 1 ? (results[0] as ValType) : env.blockType([], results), [])
-  flow.unwind.body = [...flow.list, I.br(done)]
-  // Liveness on the rewritten body; the unwind exit saves explicitly, so nothing is live into it.
-  const live = liveAfterSites(
-    body,
-    flow.unwind.body,
-    fn.locals.types.length,
-    fn.siteIndex,
-    [flow.unwind, done],
-    flow.guards,
-  )
+  const { flow, done, live } = rewriteFlow(env, fn, idx)
   const frames = buildFrames(env, fn, flow, live, done, { idx, ptr }, env.throwing.isThrower(f.index))
   body.body = frames.body
   return {
@@ -92,4 +78,31 @@ export function instrumentFunction(env: FunctionEnv, f: FunctionToInstrument): F
     maxFrameBytes: frames.maxFrameBytes,
     savedLocals: frames.savedLocals,
   }
+}
+
+/**
+ * The flow rewrite, and the liveness it feeds: the rewritten body inside `$unwind`, inside `$done` (the
+ * block a normal completion branches to: `block $done (result R) { block $unwind (result i32) { body;
+ * br $done }; saves; stand-ins }`, a tree shape binaryen's optimizer handles without scratch locals),
+ * and the locals live after each site.
+ */
+export function rewriteFlow(
+  env: FunctionEnv,
+  fn: PreparedFunction,
+  idx: number,
+): { flow: FlowResult; done: Instr; live: Map<number, LocalSet> } {
+  const flow = new FlowRewrite(env, fn, idx).run()
+  const results = fn.type.results
+  const done = I.block(results.length === 1 ? (results[0] as ValType) : env.blockType([], results), [])
+  flow.unwind.body = [...flow.list, I.br(done)]
+  // Liveness on the rewritten body; the unwind exit saves explicitly, so nothing is live into it.
+  const live = liveAfterSites(
+    fn.body,
+    flow.unwind.body,
+    fn.locals.types.length,
+    fn.siteIndex,
+    [flow.unwind, done],
+    flow.guards,
+  )
+  return { flow, done, live }
 }

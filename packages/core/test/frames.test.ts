@@ -1,10 +1,9 @@
 // Part 3 of the rewrite (frames.ts): save groups, the frame layout, and the body around the rewritten code.
 import { type FuncBody, type Instr, typingContext } from '@unplugin-asyncify/wasm'
 import { describe, expect, it } from 'vitest'
-import { I } from '../src/build.js'
-import { FlowRewrite } from '../src/flow-rewrite.js'
 import { buildFrames, frameLayout, saveGroups } from '../src/frames.js'
-import { LocalSet, liveAfterSites } from '../src/liveness.js'
+import { rewriteFlow } from '../src/instrument-function.js'
+import { LocalSet } from '../src/liveness.js'
 import { prepareFunction } from '../src/prepare-function.js'
 import { envFor, get, moduleWith, op, shape, sleep } from './parts.js'
 
@@ -67,17 +66,7 @@ describe('buildFrames', () => {
     const fn = prepareFunction(typingContext(m), 'f', type, body, new Set([s]), new Set())
     const idx = fn.locals.add('i32')
     const ptr = fn.locals.add('i32')
-    const flow = new FlowRewrite(env, fn, idx).run()
-    const done = I.block('i32', [])
-    flow.unwind.body = [...flow.list, I.br(done)]
-    const live = liveAfterSites(
-      body,
-      flow.unwind.body,
-      fn.locals.types.length,
-      fn.siteIndex,
-      [flow.unwind, done],
-      flow.guards,
-    )
+    const { flow, done, live } = rewriteFlow(env, fn, idx)
     // Param 0 is read after the call: live, saved. The i64 local is never read: not saved.
     expect(live.get(0)?.toArray()).toEqual([0])
     const r = buildFrames(env, fn, flow, live, done, { idx, ptr }, false)
@@ -106,17 +95,7 @@ describe('buildFrames', () => {
     const fn = prepareFunction(typingContext(m), 'f', type, body, new Set([s]), new Set())
     const idx = fn.locals.add('i32')
     const ptr = fn.locals.add('i32')
-    const flow = new FlowRewrite(env, fn, idx).run()
-    const done = I.block(null, [])
-    flow.unwind.body = [...flow.list, I.br(done)]
-    const live = liveAfterSites(
-      body,
-      flow.unwind.body,
-      fn.locals.types.length,
-      fn.siteIndex,
-      [flow.unwind, done],
-      flow.guards,
-    )
+    const { flow, done, live } = rewriteFlow(env, fn, idx)
     buildFrames(env, fn, flow, live, done, { idx, ptr }, true)
     expect(done.body?.at(-1)).toMatchObject({ op: { name: 'throw' }, tag: 0 })
   })

@@ -63,6 +63,29 @@ export type Feature =
 /** Which function a call instruction calls: a function index, a table entry, or a function reference. */
 export type CallKind = 'direct' | 'indirect' | 'ref'
 
+/** Immediates that are one u32 (an index or a count), stored in the Instr field of the same name. */
+export const INDEX_IMMS = [
+  'func',
+  'local',
+  'global',
+  'table',
+  'table2',
+  'type',
+  'type2',
+  'field',
+  'tag',
+  'data',
+  'elem',
+  'mem',
+  'mem2',
+  'count',
+] as const satisfies readonly Imm[]
+export type IndexImm = (typeof INDEX_IMMS)[number]
+const INDEX_IMM_SET: ReadonlySet<Imm> = new Set(INDEX_IMMS)
+export function isIndexImm(imm: Imm): imm is IndexImm {
+  return INDEX_IMM_SET.has(imm)
+}
+
 /** The default of a switch over `Imm` (or `Control`): a compile error when a case is missing. */
 export function unhandled(what: never): never {
   throw new Error(`unhandled immediate or control kind ${String(what)}`)

@@ -1,12 +1,16 @@
 /** Flat text of a lifted body (stack-machine form, one instruction per line), for debugging and reports. */
 import type { FuncBody, Instr, Label } from './ir.js'
-import { unhandled } from './opcodes.js'
+import { isIndexImm, unhandled } from './opcodes.js'
 import { valTypeText } from './types.js'
 import { walk } from './walk.js'
 
 function immediates(ins: Instr, labelName: (l: Label | undefined) => string): string {
   const parts: string[] = []
   for (const imm of ins.op.imms) {
+    if (isIndexImm(imm)) {
+      parts.push(`${ins[imm]}`)
+      continue
+    }
     switch (imm) {
       case 'label':
         parts.push(labelName(ins.target))
@@ -45,22 +49,8 @@ function immediates(ins: Instr, labelName: (l: Label | undefined) => string): st
       case 'cast':
         parts.push(`${ins.castFlags}`, labelName(ins.target), `${ins.heap}`, `${ins.heap2}`)
         break
-      case 'func':
-      case 'local':
-      case 'global':
-      case 'table':
-      case 'table2':
-      case 'type':
-      case 'type2':
-      case 'field':
-      case 'tag':
-      case 'data':
-      case 'elem':
-      case 'mem':
-      case 'mem2':
-      case 'count':
       case 'lane':
-        parts.push(`${ins[imm]}`)
+        parts.push(`${ins.lane}`)
         break
       default:
         unhandled(imm)
