@@ -17,6 +17,7 @@ import {
   ref,
   setFunctionName,
   type ValType,
+  valTypeText,
 } from '@unplugin-asyncify/wasm'
 import { apiFunctions, type FrameHelpers, frameHelperFunctions, internFuncType } from './api.js'
 import { I, nullable } from './build.js'
@@ -201,8 +202,17 @@ export class NewFunctions {
     this.helpers = { rewindIndex, rewindTake, unwindTake, unwindFinish }
   }
 
-  readonly typeFor = (params: ValType[], results: ValType[]): number =>
-    internFuncType(this.m, params, results)
+  private readonly typeCache = new Map<string, number>()
+  /** A plain function type (params) → (results), interned (the rewrite asks for block types a lot). */
+  readonly typeFor = (params: ValType[], results: ValType[]): number => {
+    const key = `${params.map(valTypeText).join(' ')}>${results.map(valTypeText).join(' ')}`
+    let t = this.typeCache.get(key)
+    if (t === undefined) {
+      t = internFuncType(this.m, params, results)
+      this.typeCache.set(key, t)
+    }
+    return t
+  }
 
   /** A block type for [params] → [results], adding a function type when needed. */
   readonly blockType = (params: ValType[], results: ValType[]): BlockType =>
