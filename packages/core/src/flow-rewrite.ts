@@ -17,7 +17,7 @@ import { STATE } from '@unplugin-asyncify/runtime/abi'
 import { type Instr, opByName, ref, type StackType, type ValType, valTypeText } from '@unplugin-asyncify/wasm'
 import { defaultValue, I, isDefaultable } from './build.js'
 import { AsyncifyError } from './errors.js'
-import type { FunctionEnv } from './instrument-function.js'
+import type { FunctionEnv } from './function-env.js'
 import { runNested, type Step, sub } from './nested.js'
 import type { PreparedFunction, Range } from './prepare-function.js'
 

@@ -16,7 +16,7 @@ import { type Instr, opByName, type ValType, valTypeText } from '@unplugin-async
 import { byteSize, I, memOps } from './build.js'
 import { AsyncifyError } from './errors.js'
 import type { FlowResult } from './flow-rewrite.js'
-import type { FunctionEnv } from './instrument-function.js'
+import type { FunctionEnv } from './function-env.js'
 import type { LocalSet } from './liveness.js'
 import type { PreparedFunction } from './prepare-function.js'
 import { castTo, hierarchyOf } from './ref-slots.js'

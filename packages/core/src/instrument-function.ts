@@ -7,39 +7,17 @@
  *     skips straight to the call it resumes and an unwind leaves through `$unwind` after any site;
  *  3. frames (frames.ts): liveness per site decides the save groups; their saves and restores, the
  *     prologue and the epilogue.
+ * What every function needs to know about the module is in function-env.ts.
  */
-import type { BlockType, FuncBody, Instr, Module, TypingContext, ValType } from '@unplugin-asyncify/wasm'
-import type { FrameHelpers } from './api.js'
+export type { FunctionEnv } from './function-env.js'
+
+import type { FuncBody, Instr, ValType } from '@unplugin-asyncify/wasm'
 import { I } from './build.js'
 import { type FlowResult, FlowRewrite } from './flow-rewrite.js'
 import { buildFrames } from './frames.js'
+import type { FunctionEnv } from './function-env.js'
 import { type LocalSet, liveAfterSites } from './liveness.js'
 import { type PreparedFunction, prepareFunction } from './prepare-function.js'
-import type { Hierarchy } from './ref-slots.js'
-
-/** Module-wide facts every instrumented function needs. */
-export interface FunctionEnv {
-  module: Module
-  typing: TypingContext
-  stateGlobal: number
-  dataGlobal: number
-  /** Memory holding the asyncify data structure and buffer. */
-  mem: number
-  ptr: 'i32' | 'i64'
-  /** Returns a block type for [params] → [results], adding a function type when needed. */
-  blockType(params: ValType[], results: ValType[]): BlockType
-  helpers: FrameHelpers
-  /** Function saving a reference of this hierarchy to a slot (ref → i32), and loading it back (i32 → ref). */
-  refSlot(h: Hierarchy, dir: 'save' | 'load'): number
-  /** Stand-in values (what an unwinding function returns), per type. */
-  standIns: { of(t: ValType): Instr[] | null }
-  /** Functions that leave by throwing while unwinding, and the sites that catch them (unwind-throw.ts). */
-  throwing: {
-    readonly tag: number | null
-    isThrower(index: number): boolean
-    mayThrowUnwind(call: Instr): boolean
-  }
-}
 
 /** The function to instrument. */
 export interface FunctionToInstrument {

@@ -10,7 +10,7 @@ import {
   type ValType,
 } from '@unplugin-asyncify/wasm'
 import { internFuncType } from '../src/api.js'
-import type { FunctionEnv } from '../src/instrument-function.js'
+import type { FunctionEnv } from '../src/function-env.js'
 import { StandIns } from '../src/unwind-throw.js'
 
 export const op = (name: string, fields: Partial<Instr> = {}): Instr => ({ op: opByName(name), ...fields })
