@@ -330,8 +330,7 @@ export class NewFunctions {
   private slotBody(index: number): FuncBody {
     if (this.slotBodies === null) {
       this.slotBodies = new Map()
-      for (const f of refSlotFunctions(this.slots as RefSlotLayout, this.typeFor))
-        this.slotBodies.set(f.index, f.body)
+      for (const f of refSlotFunctions(this.slots as RefSlotLayout)) this.slotBodies.set(f.index, f.body)
     }
     const body = this.slotBodies.get(index)
     if (body === undefined) throw new AsyncifyError(`internal: no slot function ${index}`)
