@@ -91,10 +91,10 @@ export async function run({ runs, log }) {
 function report({ runs, input, results, errors, started, loadBefore, loadAfter }) {
   const inputBytes = statSync(input).size
   const { ours, compile, binaryen } = results
-  const binaryenError = errors
-    .find(e => e.what === 'binaryen')
-    ?.message.split('\n')
-    .find(l => /error|abort|fatal/i.test(l))
+  const failure = errors.find(e => e.what === 'binaryen')?.message ?? ''
+  const binaryenError = failure.startsWith('timed out')
+    ? `did not finish within ${TIMEOUT_MS / 60_000} min`
+    : (failure.split('\n').find(l => /error|abort|fatal/i.test(l)) ?? 'see the bench log')
   const rows = [
     [
       'ours (translate + instrument + encode)',
@@ -117,7 +117,7 @@ function report({ runs, input, results, errors, started, loadBefore, loadAfter }
           `${formatBytes(binaryen[0].outputBytes)} (${formatRatio(binaryen[0].outputBytes / inputBytes)})`,
           binaryen[0].valid ? 'validates' : 'output fails WebAssembly.validate',
         ]
-      : ['binaryen `--asyncify`', '–', '–', '–', '–', `fails: ${binaryenError ?? 'see the bench log'}`],
+      : ['binaryen `--asyncify`', '–', '–', '–', '–', binaryenError],
   ]
   const lines = [
     ...sectionHeader(
