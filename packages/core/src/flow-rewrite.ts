@@ -27,17 +27,6 @@ import type { PreparedFunction, Range } from './prepare-function.js'
  */
 export type Operand = number | Instr
 
-/** Single instructions whose value is the same wherever they run. */
-const RECOMPUTABLE = new Set([
-  'i32.const',
-  'i64.const',
-  'f32.const',
-  'f64.const',
-  'v128.const',
-  'ref.null',
-  'ref.func',
-])
-
 const isPure = (ins: Instr): boolean => ins.op.pure
 
 /**
@@ -452,7 +441,7 @@ export class FlowRewrite {
 
   /** Whether the value `ins` (at `pos` in the list) can be made again anywhere later in the list. */
   private recomputable(s: ListState, ins: Instr, pos: number): boolean {
-    if (RECOMPUTABLE.has(ins.op.name)) return true
+    if (ins.op.constant) return true
     if (ins.op.name !== 'local.get') return false
     const w = this.fn.writes
     return !w.writtenBetween(ins.local as number, w.first(s.list[pos] as Instr), s.listEnd)

@@ -136,6 +136,8 @@ export interface OpInfo {
    * but the operand stack (reads, constants, arithmetic that cannot trap).
    */
   readonly pure: boolean
+  /** Pushes a value that depends on nothing (a constant): the same wherever and whenever it runs. */
+  readonly constant: boolean
 }
 
 /**
@@ -180,6 +182,7 @@ interface Extra {
   call?: CallKind
   mayThrow?: boolean
   pure?: boolean
+  constant?: boolean
 }
 
 const PREFIX_FEATURE: Record<number, Feature> = {
@@ -216,7 +219,8 @@ function def(prefix: number, code: number, name: string, imms: string, sig: stri
       feature: extra.feature ?? (PREFIX_FEATURE[prefix] as Feature),
       call: extra.call ?? null,
       mayThrow: extra.mayThrow ?? (extra.call !== undefined && extra.terminal !== true),
-      pure: extra.pure ?? false,
+      pure: extra.pure ?? extra.constant ?? false,
+      constant: extra.constant ?? false,
     }),
   )
 }
@@ -307,10 +311,10 @@ op(0x3f, 'memory.size', 'mem', ' > A', { pure: true })
 op(0x40, 'memory.grow', 'mem', 'A > A')
 
 // ---- constants ----
-op(0x41, 'i32.const', 'i32', ' > i32', { pure: true })
-op(0x42, 'i64.const', 'i64', ' > i64', { pure: true })
-op(0x43, 'f32.const', 'f32', ' > f32', { pure: true })
-op(0x44, 'f64.const', 'f64', ' > f64', { pure: true })
+op(0x41, 'i32.const', 'i32', ' > i32', { constant: true })
+op(0x42, 'i64.const', 'i64', ' > i64', { constant: true })
+op(0x43, 'f32.const', 'f32', ' > f32', { constant: true })
+op(0x44, 'f64.const', 'f64', ' > f64', { constant: true })
 
 // ---- numeric ----
 /** Integer division and remainder trap (by zero, overflow); the rest of the arithmetic cannot. */
@@ -405,9 +409,9 @@ for (const [code, name, sig] of conversions)
   })
 
 // ---- reference types, typed function references ----
-op(0xd0, 'ref.null', 'heap', '@ref.null', { ...REF, pure: true })
+op(0xd0, 'ref.null', 'heap', '@ref.null', { ...REF, constant: true })
 op(0xd1, 'ref.is_null', '', '@ref.is_null', { ...REF, pure: true })
-op(0xd2, 'ref.func', 'func', '@ref.func', { ...REF, pure: true })
+op(0xd2, 'ref.func', 'func', '@ref.func', { ...REF, constant: true })
 op(0xd3, 'ref.eq', '', '@ref.eq', { feature: 'gc' })
 const FUNC_REFS: Extra = { feature: 'function-references' }
 op(0xd4, 'ref.as_non_null', '', '@ref.as_non_null', FUNC_REFS)
@@ -478,7 +482,7 @@ extLoads.forEach((n, i) => simd(0x01 + i, `v128.${n}`, 'memarg', `A > ${V}`, 3))
   simd(0x07 + i, `v128.${n}`, 'memarg', `A > ${V}`, i),
 )
 simd(0x0b, 'v128.store', 'memarg', `A ${V} > `, 4)
-simd(0x0c, 'v128.const', 'v128', ` > ${V}`)
+def(0xfd, 0x0c, 'v128.const', 'v128', ` > ${V}`, { feature: 'simd', constant: true })
 simd(0x0d, 'i8x16.shuffle', 'shuffle', `${V} ${V} > ${V}`)
 simd(0x0e, 'i8x16.swizzle', '', `${V} ${V} > ${V}`)
 ;(

@@ -212,6 +212,19 @@ describe('instruction facts in the op table', () => {
       expect(op(name).pure, name).toBe(false)
   })
 
+  it('constants: the same value wherever they run', () => {
+    expect(OPS.filter(o => o.constant).map(o => o.name)).toEqual([
+      'i32.const',
+      'i64.const',
+      'f32.const',
+      'f64.const',
+      'ref.null',
+      'ref.func',
+      'v128.const',
+    ])
+    expect(OPS.filter(o => o.constant).every(o => o.pure)).toBe(true)
+  })
+
   it('features: the proposal each instruction came with', () => {
     expect(op('i32.add').feature).toBe('mvp')
     expect(op('i32.extend8_s').feature).toBe('sign-extension')
