@@ -92,9 +92,15 @@ function report({ runs, input, results, errors, started, loadBefore, loadAfter }
   const inputBytes = statSync(input).size
   const { ours, compile, binaryen } = results
   const failure = errors.find(e => e.what === 'binaryen')?.message ?? ''
+  // The child's last words, without Node's own lines around an uncaught exception.
+  const said = failure
+    .split('\n')
+    .slice(1)
+    .map(l => l.trim())
+    .find(l => l !== '' && !/^(node:internal|triggerUncaughtException|\^|Node\.js v)/.test(l))
   const binaryenError = failure.startsWith('timed out')
     ? `did not finish within ${TIMEOUT_MS / 60_000} min`
-    : (failure.split('\n').find(l => /error|abort|fatal/i.test(l)) ?? 'see the bench log')
+    : `fails: \`${said ?? failure.split('\n')[0]}\``
   const rows = [
     [
       'ours (translate + instrument + encode)',
@@ -134,7 +140,9 @@ function report({ runs, input, results, errors, started, loadBefore, loadAfter }
     '`process.resourceUsage().maxRSS` at its end. Ours: `asyncify(bytes)` (optimize 0) from packages/core/dist,',
     'whose `translate` phase is binaryen `translate-to-exnref` (a read, the pass, an emit, then our decode);',
     '"compiles in" is `new WebAssembly.Module(output)` in another fresh process. binaryen: `readBinary` with',
-    "the input's features, `runPasses(['asyncify'])`, `emitBinary`, measured once.",
+    "the input's features, `runPasses(['asyncify'])`, `emitBinary`, measured once. (binaryen.js runs in a",
+    'wasm32 memory of at most 4 GB; an object like `SA { gC: … }` is a C++ exception it threw, out of memory',
+    'by its address.)',
     '',
     markdownTable(['transform', 'time (median)', 'phases (median)', 'peak RSS', 'output', 'notes'], rows),
   ]
