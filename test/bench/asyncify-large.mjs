@@ -140,9 +140,9 @@ function report({ runs, input, results, errors, started, loadBefore, loadAfter }
     '`process.resourceUsage().maxRSS` at its end. Ours: `asyncify(bytes)` (optimize 0) from packages/core/dist,',
     'whose `translate` phase is binaryen `translate-to-exnref` (a read, the pass, an emit, then our decode);',
     '"compiles in" is `new WebAssembly.Module(output)` in another fresh process. binaryen: `readBinary` with',
-    "the input's features, `runPasses(['asyncify'])`, `emitBinary`, measured once. (binaryen.js runs in a",
-    'wasm32 memory of at most 4 GB; an object like `SA { gC: … }` is a C++ exception it threw, out of memory',
-    'by its address.)',
+    "the input's features, `runPasses(['asyncify'])`, `emitBinary`, measured once (an object like",
+    '`SA { gC: … }` is a C++ exception binaryen.js threw without a message; it runs in a wasm32 memory',
+    'of at most 4 GB).',
     '',
     markdownTable(['transform', 'time (median)', 'phases (median)', 'peak RSS', 'output', 'notes'], rows),
   ]
