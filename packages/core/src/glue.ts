@@ -28,6 +28,8 @@ export type WasmAssetRef =
   | { kind: 'url'; url: string }
   /** A JS expression that evaluates to a URL or a URL string, such as `import.meta.ROLLUP_FILE_URL_<ref>`. */
   | { kind: 'expression'; code: string }
+  /** A module whose default export is the binary's URL string (esbuild's `file` loader); relative URLs resolve against the glue. */
+  | { kind: 'import'; specifier: string }
   /** The bytes themselves, embedded as base64. */
   | { kind: 'inline'; bytes: Uint8Array }
 
@@ -82,15 +84,26 @@ function base64(bytes: Uint8Array): string {
 }
 
 /** JS source of an expression that evaluates to the runtime's `source` argument for one binary. */
-function sourceExpression(ref: WasmAssetRef): string {
+function sourceExpression(ref: WasmAssetRef, role: string): string {
   switch (ref.kind) {
     case 'url':
       return `new URL(${JSON.stringify(ref.url)}, import.meta.url)`
     case 'expression':
-      return `new URL(${ref.code})`
+      return `new URL(${ref.code}, import.meta.url)`
+    case 'import':
+      return `new URL(${role}Url, import.meta.url)`
     case 'inline':
       return `decode(${JSON.stringify(base64(ref.bytes))})`
   }
+}
+
+/** `import` lines for the binaries referenced through a module. */
+function assetImports(refs: [string, WasmAssetRef | undefined][]): string {
+  return refs
+    .map(([role, ref]) =>
+      ref?.kind === 'import' ? `import ${role}Url from ${JSON.stringify(ref.specifier)}\n` : '',
+    )
+    .join('')
 }
 
 const DECODE = `function decode(b64) {
@@ -118,19 +131,24 @@ export function generateGlue(input: GlueInput): string {
   checkInput(input)
   const { file, mode } = input
   const report = glueReport(file, input.report)
+  const asyncify = mode === 'jspi' ? undefined : input.asyncify
+  const original = mode === 'asyncify' ? undefined : input.original
   const cases: string[] = []
-  if (input.asyncify !== undefined && mode !== 'jspi')
-    cases.push(`    case 'asyncify':\n      return ${sourceExpression(input.asyncify)}`)
-  if (input.original !== undefined && mode !== 'asyncify')
-    cases.push(`    case 'jspi':\n      return ${sourceExpression(input.original)}`)
+  if (asyncify !== undefined)
+    cases.push(`    case 'asyncify':\n      return ${sourceExpression(asyncify, 'asyncify')}`)
+  if (original !== undefined)
+    cases.push(`    case 'jspi':\n      return ${sourceExpression(original, 'original')}`)
   if (cases.length === 2)
     cases.push(`    case 'auto':\n      return { asyncify: source('asyncify'), original: source('jspi') }`)
   const shipped = cases.length === 3 ? 'auto' : mode
-  const inline = input.asyncify?.kind === 'inline' || input.original?.kind === 'inline'
+  const inline = asyncify?.kind === 'inline' || original?.kind === 'inline'
   const option = input.modeOption ?? 'mode'
   const missing = `${file} was built with ${option} '${shipped}', which does not ship the binary for mode `
   return `import { instantiate } from ${JSON.stringify(input.runtime ?? DEFAULT_RUNTIME)}
-
+${assetImports([
+  ['asyncify', asyncify],
+  ['original', original],
+])}
 export const suspendingExports = ${JSON.stringify(report.suspendingExports)}
 export const suspendingImports = ${JSON.stringify(report.suspendingImports)}
 export const report = /* @__PURE__ */ Object.freeze(${JSON.stringify(report)})

@@ -91,6 +91,17 @@ describe('generateGlue', () => {
     expect(jspi.options).toMatchObject({ mode: 'jspi', bufferSize: 4096 })
   })
 
+  it('a binary referenced through a module (esbuild file loader) resolves against the glue', async () => {
+    writeFileSync(join(dir, 'asset.mjs'), "export default './assets/x-1234.wasm'\n")
+    const { mod, url, text } = await load({
+      mode: 'jspi',
+      original: { kind: 'import', specifier: './asset.mjs' },
+    })
+    expect(text).toMatch(/^import originalUrl from "\.\/asset\.mjs"$/m)
+    const r = await mod.default()
+    expect((r.source as URL).href).toBe(new URL('./assets/x-1234.wasm', url).href)
+  })
+
   it('inline bytes decode to the same bytes', async () => {
     const bytes = new Uint8Array(300).map((_, i) => (i * 37) & 255)
     const { mod } = await load({ asyncify: { kind: 'inline', bytes } })
