@@ -11,3 +11,4 @@ export {
 } from './glue.js'
 export { type AsyncifyOptions, type OptimizeLevel, resolveOptions } from './options.js'
 export { parseList, wildcardToRegExp } from './patterns.js'
+export { watToWasm } from './wat.js'
