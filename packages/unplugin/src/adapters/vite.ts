@@ -1,0 +1,149 @@
+/**
+ * Vite (7 and 8): builds emit assets the Rollup way (`emitSink`); the dev server, which has no
+ * `emitFile`, serves the binaries from memory under `<base>@asyncify/…`, and its SSR side (and Vitest)
+ * gets them inline, since a server-side module has no dev-server URL to fetch.
+ *
+ * Hot reload needs nothing of ours: the glue's id is `/abs/x.wasm?asyncify`, so Vite's module graph
+ * files it under `x.wasm`; when the file changes, Vite invalidates the glue and updates its importers
+ * (an importer that accepts `./x.wasm?asyncify` gets the new module; others propagate to a full reload).
+ * A transform error reaches Vite's error overlay with the file and the reason.
+ *
+ * Two places where Vite would otherwise not run this plugin:
+ * - the dependency optimizer, when a package in `node_modules` imports its own `x.wasm?asyncify`: its
+ *   bundler (Rolldown in Vite 8, esbuild in Vite 7) gets a plugin that leaves such imports external, so
+ *   the dev server loads them through this plugin;
+ * - worker bundles in builds (`worker.plugins`): the plugin adds an instance of itself unless one is there.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { VitePlugin } from 'unplugin'
+import { type AssetSink, type AsyncifyContext, PLUGIN_NAME, QUERY_RE } from '../context.js'
+import { loadWithEmit } from './rollup.js'
+
+type Config = Parameters<Extract<VitePlugin['config'], (...args: never[]) => unknown>>[0]
+type WorkerPlugins = () => unknown[] | Promise<unknown[]>
+
+/** Dev-server copies of the binaries, by URL path; the most recent ones only (each hot update adds some). */
+class DevAssets {
+  private readonly files = new Map<string, Uint8Array>()
+  private static readonly KEEP = 64
+  base = '/'
+
+  readonly sink: AssetSink = {
+    reference: asset => {
+      const path = `@asyncify/${asset.key.slice(0, 16)}/${asset.role}/${asset.name}`
+      this.files.delete(path)
+      this.files.set(path, asset.bytes)
+      for (const old of this.files.keys()) {
+        if (this.files.size <= DevAssets.KEEP) break
+        this.files.delete(old)
+      }
+      return { kind: 'url', url: `${this.base}${path}` }
+    },
+  }
+
+  /** Connect middleware answering `<base>@asyncify/…` requests. */
+  serve = (req: IncomingMessage, res: ServerResponse, next: () => void): void => {
+    const url = (req.url ?? '').split('?')[0] as string
+    const bytes = url.startsWith(this.base) ? this.files.get(url.slice(this.base.length)) : undefined
+    if (bytes === undefined) {
+      next()
+      return
+    }
+    res.setHeader('Content-Type', 'application/wasm')
+    res.setHeader('Content-Length', bytes.length)
+    // The path holds the transform's content key: a changed build gets a new URL.
+    res.setHeader('Cache-Control', 'max-age=31536000, immutable')
+    res.end(bytes)
+  }
+}
+
+const optimizerPluginName = `${PLUGIN_NAME}:optimizer`
+
+/** A Rolldown plugin for Vite 8's dependency optimizer: `?asyncify` imports stay external. */
+function rolldownOptimizerPlugin(ctx: AsyncifyContext) {
+  return {
+    name: optimizerPluginName,
+    resolveId(id: string, importer: string | undefined) {
+      const resolved = ctx.resolve(id, importer)
+      return resolved === null ? null : { id: resolved, external: 'absolute' as const }
+    },
+  }
+}
+
+/** The same for Vite 7's esbuild-based optimizer. */
+function esbuildOptimizerPlugin(ctx: AsyncifyContext) {
+  return {
+    name: optimizerPluginName,
+    setup(build: {
+      onResolve(
+        o: { filter: RegExp },
+        cb: (args: { path: string; importer: string }) => { path: string; external: true } | undefined,
+      ): void
+    }) {
+      build.onResolve({ filter: QUERY_RE }, args => {
+        const resolved = ctx.resolve(args.path, args.importer)
+        return resolved === null ? undefined : { path: resolved, external: true }
+      })
+    },
+  }
+}
+
+function addOptimizerPlugin(ctx: AsyncifyContext, config: Config, rolldown: boolean): void {
+  config.optimizeDeps ??= {}
+  const deps = config.optimizeDeps as Record<string, { plugins?: unknown[] } | undefined>
+  const key = rolldown ? 'rolldownOptions' : 'esbuildOptions'
+  deps[key] ??= {}
+  const options = deps[key]
+  options.plugins ??= []
+  const plugins = options.plugins
+  if (!plugins.some(p => (p as { name?: string } | null)?.name === optimizerPluginName))
+    plugins.push(rolldown ? rolldownOptimizerPlugin(ctx) : esbuildOptimizerPlugin(ctx))
+}
+
+/** Worker bundles get their own plugin list; ours joins it unless the user put it there. */
+function addToWorkers(config: Config, create: () => VitePlugin): void {
+  config.worker ??= {}
+  const worker = config.worker as { plugins?: WorkerPlugins }
+  const user = worker.plugins
+  worker.plugins = async () => {
+    const list = (await user?.()) ?? []
+    const ours = list
+      .flat(Number.POSITIVE_INFINITY)
+      .some(p => (p as { name?: string } | null)?.name === PLUGIN_NAME)
+    return ours ? list : [...list, create()]
+  }
+}
+
+export function viteHooks(ctx: AsyncifyContext, create: () => VitePlugin): Partial<VitePlugin> {
+  const dev = new DevAssets()
+  let serving = false
+  return {
+    config(config) {
+      addOptimizerPlugin(ctx, config, 'rolldownVersion' in (this.meta as object))
+      addToWorkers(config, create)
+    },
+    configResolved(config) {
+      serving = config.command === 'serve'
+      dev.base = config.base.endsWith('/') ? config.base : `${config.base}/`
+      ctx.configure(
+        { root: config.root, production: !serving && config.isProduction && !config.build.watch },
+        {
+          info: line => config.logger.info(`[${PLUGIN_NAME}] ${line}`),
+          warn: line => config.logger.warn(`[${PLUGIN_NAME}] ${line}`),
+        },
+      )
+    },
+    configureServer(server) {
+      server.middlewares.use(dev.serve)
+    },
+    load: {
+      filter: { id: QUERY_RE },
+      handler(id, options) {
+        if (!serving) return loadWithEmit(ctx, this, id)
+        const server = options?.ssr === true || this.environment?.config.consumer === 'server'
+        if (!server) return ctx.load(id, dev.sink)
+        return ctx.load(id, { reference: asset => ({ kind: 'inline', bytes: asset.bytes }) })
+      },
+    },
+  }
+}
