@@ -26,7 +26,10 @@ export type GlueMode = 'auto' | 'asyncify' | 'jspi'
 export type WasmAssetRef =
   /** A URL resolved against the glue module's own URL: `new URL(url, import.meta.url)`. */
   | { kind: 'url'; url: string }
-  /** A JS expression that evaluates to a URL or a URL string, such as `import.meta.ROLLUP_FILE_URL_<ref>`. */
+  /**
+   * A JS expression that evaluates to a URL string, such as `import.meta.ROLLUP_FILE_URL_<ref>`, resolved
+   * against the glue; unlike a `url`, bundlers do not take a literal here for an asset of theirs.
+   */
   | { kind: 'expression'; code: string }
   /** A module whose default export is the binary's URL string (esbuild's `file` loader); relative URLs resolve against the glue. */
   | { kind: 'import'; specifier: string }
@@ -83,17 +86,18 @@ function base64(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64')
 }
 
-/** JS source of an expression that evaluates to the runtime's `source` argument for one binary. */
-function sourceExpression(ref: WasmAssetRef, role: string): string {
+/** JS statement (after `case …:`) that returns the runtime's `source` argument for one binary. */
+function sourceStatement(ref: WasmAssetRef, role: string): string {
   switch (ref.kind) {
     case 'url':
-      return `new URL(${JSON.stringify(ref.url)}, import.meta.url)`
+      return `\n      return new URL(${JSON.stringify(ref.url)}, import.meta.url)`
     case 'expression':
-      return `new URL(${ref.code}, import.meta.url)`
+      // Through a variable: bundlers rewrite `new URL('literal', import.meta.url)` as an asset of their own.
+      return ` {\n      const href = ${ref.code}\n      return new URL(href, import.meta.url)\n    }`
     case 'import':
-      return `new URL(${role}Url, import.meta.url)`
+      return `\n      return new URL(${role}Url, import.meta.url)`
     case 'inline':
-      return `decode(${JSON.stringify(base64(ref.bytes))})`
+      return `\n      return decode(${JSON.stringify(base64(ref.bytes))})`
   }
 }
 
@@ -134,10 +138,8 @@ export function generateGlue(input: GlueInput): string {
   const asyncify = mode === 'jspi' ? undefined : input.asyncify
   const original = mode === 'asyncify' ? undefined : input.original
   const cases: string[] = []
-  if (asyncify !== undefined)
-    cases.push(`    case 'asyncify':\n      return ${sourceExpression(asyncify, 'asyncify')}`)
-  if (original !== undefined)
-    cases.push(`    case 'jspi':\n      return ${sourceExpression(original, 'original')}`)
+  if (asyncify !== undefined) cases.push(`    case 'asyncify':${sourceStatement(asyncify, 'asyncify')}`)
+  if (original !== undefined) cases.push(`    case 'jspi':${sourceStatement(original, 'original')}`)
   if (cases.length === 2)
     cases.push(`    case 'auto':\n      return { asyncify: source('asyncify'), original: source('jspi') }`)
   const shipped = cases.length === 3 ? 'auto' : mode

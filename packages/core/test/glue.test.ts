@@ -76,11 +76,14 @@ describe('generateGlue', () => {
   })
 
   it("mode 'auto' hands both binaries; an explicit mode picks one; options pass through", async () => {
-    const { mod, url } = await load({
+    const { mod, url, text } = await load({
       mode: 'auto',
       asyncify: { kind: 'url', url: './a.wasm' },
       original: { kind: 'expression', code: '"https://cdn.example/o.wasm"' },
     })
+    // Only a `url` reference is written as `new URL('literal', import.meta.url)`, the pattern bundlers claim.
+    expect(text).toMatch(/new URL\("\.\/a\.wasm", import\.meta\.url\)/)
+    expect(text).not.toMatch(/new URL\("https/)
     const auto = await mod.default()
     expect(auto.options.mode).toBe('auto')
     const both = auto.source as { asyncify: URL; original: URL }

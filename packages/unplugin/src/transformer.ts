@@ -13,8 +13,13 @@ export interface TransformOutput {
   report: AsyncifyReport
 }
 
-/** A transform failed: the input or the options are at fault (the message says which). */
+/**
+ * A transform failed: the input or the options are at fault (the message says which). `id` and `plugin`
+ * are the fields bundlers show beside the message (Vite's error overlay, Rollup's and webpack's logs).
+ */
 export class TransformError extends Error {
+  readonly id: string
+  readonly plugin = 'unplugin-asyncify'
   constructor(
     readonly file: string,
     message: string,
@@ -22,6 +27,7 @@ export class TransformError extends Error {
   ) {
     super(message)
     this.name = 'AsyncifyError'
+    this.id = file
   }
 }
 
@@ -39,6 +45,21 @@ const WORKER_URL = new URL(
   import.meta.url.endsWith('.ts') ? './transform-worker.ts' : './transform-worker.js',
   import.meta.url,
 )
+
+/**
+ * The parent's flags minus its export conditions: a host that resolves packages to their sources (a test
+ * runner with a `source` condition) must not make the worker load the core's TypeScript.
+ */
+function workerExecArgv(): string[] {
+  const out: string[] = []
+  const argv = process.execArgv
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string
+    if (a === '--conditions' || a === '-C') i++
+    else if (!a.startsWith('--conditions=')) out.push(a)
+  }
+  return out
+}
 
 export class Transformer {
   private worker: Worker | null = null
@@ -77,7 +98,7 @@ export class Transformer {
 
   private ensureWorker(): Worker {
     if (this.worker !== null) return this.worker
-    const worker = new Worker(WORKER_URL)
+    const worker = new Worker(WORKER_URL, { execArgv: workerExecArgv() })
     worker.on('message', (reply: TransformReply) => this.settle(reply))
     worker.on('error', (e: Error) => this.failAll(worker, e))
     worker.on('exit', code =>

@@ -37,7 +37,8 @@ class DevAssets {
         if (this.files.size <= DevAssets.KEEP) break
         this.files.delete(old)
       }
-      return { kind: 'url', url: `${this.base}${path}` }
+      // An expression, not a `url`: Vite's dev server would take `new URL('/…', import.meta.url)` for a file of the root.
+      return { kind: 'expression', code: JSON.stringify(`${this.base}${path}`) }
     },
   }
 

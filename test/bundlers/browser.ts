@@ -1,0 +1,47 @@
+// Debian's Chromium under playwright-core, with the flags this machine needs (no network beyond
+// loopback: without the background-networking flags it floods itself with refused connections).
+import { type Browser, chromium, type Page } from 'playwright-core'
+
+export async function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    // playwright gives every launch a fresh temporary profile (--user-data-dir).
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  })
+}
+
+/** A page that records console errors and page errors (as strings) in `errors`. */
+export async function recordingPage(browser: Browser): Promise<{ page: Page; errors: string[] }> {
+  const page = await browser.newPage()
+  const errors: string[] = []
+  page.on('console', m => {
+    if (m.type() === 'error') errors.push(m.text())
+  })
+  page.on('pageerror', e => errors.push(String(e)))
+  return { page, errors }
+}
+
+/** The JSON the fixture pages write into #out once they are done. */
+export async function pageOutput(page: Page, predicate = 'true'): Promise<Record<string, unknown>> {
+  const handle = await page.waitForFunction(
+    `(() => { const t = document.querySelector('#out')?.textContent ?? ''
+      if (t.startsWith('error:')) return t
+      if (!t.startsWith('{')) return false
+      const o = JSON.parse(t)
+      return (${predicate}) ? t : false })()`,
+    undefined,
+    { timeout: 20_000 },
+  )
+  const text = (await handle.jsonValue()) as string
+  if (text.startsWith('error:')) throw new Error(`the page failed: ${text}`)
+  return JSON.parse(text)
+}

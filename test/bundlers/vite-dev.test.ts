@@ -1,0 +1,113 @@
+// Vite's dev server with Chromium: the page runs the module; rebuilding engine.wasm on disk hot-updates
+// an importer that accepts it (its JS state kept) and reloads a page whose importer does not; a broken
+// binary shows Vite's error overlay with the file and the reason, and the next good build clears it.
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { watToWasm } from '@unplugin-asyncify/core'
+import type { Browser } from 'playwright-core'
+import asyncify from 'unplugin-asyncify/vite'
+import { createServer, type ViteDevServer } from 'vite'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { launchChromium, pageOutput, recordingPage } from './browser.js'
+import { copyFixture, EXPECTED, fixture } from './helpers.js'
+
+let browser: Browser
+const servers: ViteDevServer[] = []
+
+/** engine.wasm with `version()` returning `v`. */
+async function engineVersion(v: number): Promise<Uint8Array> {
+  const wat = readFileSync(join(fixture, 'engine.wat'), 'utf8')
+  const changed = wat.replace(
+    '(func (export "version") (result i32) (i32.const 1))',
+    `(func (export "version") (result i32) (i32.const ${v}))`,
+  )
+  expect(changed).not.toBe(wat)
+  return watToWasm(changed, `engine-v${v}.wat`)
+}
+
+async function serve(dir: string): Promise<string> {
+  const server = await createServer({
+    root: dir,
+    configFile: false,
+    logLevel: 'silent',
+    plugins: [asyncify({ cache: join(dir, '.cache') })],
+    server: { port: 0, host: '127.0.0.1' },
+  })
+  servers.push(server)
+  await server.listen()
+  return (server.resolvedUrls?.local[0] as string).replace(/\/$/, '')
+}
+
+beforeAll(async () => {
+  browser = await launchChromium()
+})
+
+afterAll(async () => {
+  await browser?.close()
+  for (const s of servers) await s.close()
+})
+
+describe('Vite dev server', () => {
+  it('serves a page that runs the module', async () => {
+    const url = await serve(copyFixture('vite-dev'))
+    const { page, errors } = await recordingPage(browser)
+    await page.goto(`${url}/index.html`)
+    expect(await pageOutput(page)).toMatchObject(EXPECTED)
+    expect(errors).toEqual([])
+    await page.close()
+  })
+
+  it('hot-updates an accepting importer, shows a broken build in the overlay, recovers on the next good one', async () => {
+    const dir = copyFixture('vite-hmr')
+    const url = await serve(dir)
+    const { page } = await recordingPage(browser)
+    await page.goto(`${url}/hmr.html`)
+    expect(await pageOutput(page)).toMatchObject({ ...EXPECTED, updates: 0 })
+    await page.evaluate('window.marker = 42')
+
+    writeFileSync(join(dir, 'engine.wasm'), await engineVersion(2))
+    // One write may reach the watcher as more than one change, hence "at least".
+    const v2 = await pageOutput(page, 'o.version === 2')
+    expect(v2).toMatchObject({ ...EXPECTED, version: 2 })
+    expect(v2.updates).toBeGreaterThanOrEqual(1)
+    expect(await page.evaluate('window.marker')).toBe(42)
+
+    writeFileSync(join(dir, 'engine.wasm'), new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 0x01, 0x05]))
+    const overlay = await page.waitForFunction(
+      `(() => {
+        const root = document.querySelector('vite-error-overlay')?.shadowRoot
+        const text = sel => root?.querySelector(sel)?.textContent ?? ''
+        return root && { plugin: text('.plugin'), file: text('.file'), message: text('.message-body') }
+      })()`,
+      undefined,
+      { timeout: 20_000 },
+    )
+    const shown = (await overlay.jsonValue()) as Record<string, string>
+    expect(shown.plugin).toMatch(/unplugin-asyncify/)
+    expect(shown.file).toMatch(/engine\.wasm$/)
+    expect(shown.message).toMatch(/^engine\.wasm: section size 5 runs past the end of the module at byte 0x8/)
+
+    writeFileSync(join(dir, 'engine.wasm'), await engineVersion(3))
+    const v3 = await pageOutput(page, 'o.version === 3')
+    expect(v3).toMatchObject({ ...EXPECTED, version: 3 })
+    expect(v3.updates).toBeGreaterThan(v2.updates as number)
+    await page.waitForFunction(`!document.querySelector('vite-error-overlay')`, undefined, {
+      timeout: 20_000,
+    })
+    expect(await page.evaluate('window.marker')).toBe(42)
+    await page.close()
+  })
+
+  it('reloads a page whose importer does not accept the update', async () => {
+    const dir = copyFixture('vite-reload')
+    const url = await serve(dir)
+    const { page } = await recordingPage(browser)
+    await page.goto(`${url}/reload.html`)
+    expect(await pageOutput(page)).toEqual({ version: 1 })
+    await page.evaluate('window.marker = 42')
+    writeFileSync(join(dir, 'engine.wasm'), await engineVersion(2))
+    expect(await pageOutput(page, 'o.version === 2')).toEqual({ version: 2 })
+    expect(await page.evaluate('window.marker')).toBeUndefined()
+    await page.close()
+  })
+})
