@@ -35,7 +35,7 @@ async function serve(dir: string): Promise<string> {
   })
   servers.push(server)
   await server.listen()
-  return (server.resolvedUrls?.local[0] as string).replace(/\/$/, '')
+  return String(server.resolvedUrls?.local[0]).replace(/\/$/, '')
 }
 
 beforeAll(async () => {
