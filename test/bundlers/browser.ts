@@ -30,15 +30,19 @@ export async function recordingPage(browser: Browser): Promise<{ page: Page; err
   return { page, errors }
 }
 
-/** The JSON the fixture pages write into #out once they are done. */
-export async function pageOutput(page: Page, predicate = 'true'): Promise<Record<string, unknown>> {
+/**
+ * The JSON the fixture pages write into #out once they are done (and, with `version`, once it reports
+ * that version). Waits with a function, not a string: a page under a strict CSP forbids string evaluation.
+ */
+export async function pageOutput(page: Page, version?: number): Promise<Record<string, unknown>> {
   const handle = await page.waitForFunction(
-    `(() => { const t = document.querySelector('#out')?.textContent ?? ''
+    (want: number | null) => {
+      const t = document.querySelector('#out')?.textContent ?? ''
       if (t.startsWith('error:')) return t
       if (!t.startsWith('{')) return false
-      const o = JSON.parse(t)
-      return (${predicate}) ? t : false })()`,
-    undefined,
+      return want === null || JSON.parse(t).version === want ? t : false
+    },
+    version ?? null,
     { timeout: 20_000 },
   )
   const text = (await handle.jsonValue()) as string

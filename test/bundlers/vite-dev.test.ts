@@ -67,7 +67,7 @@ describe('Vite dev server', () => {
 
     writeFileSync(join(dir, 'engine.wasm'), await engineVersion(2))
     // One write may reach the watcher as more than one change, hence "at least".
-    const v2 = await pageOutput(page, 'o.version === 2')
+    const v2 = await pageOutput(page, 2)
     expect(v2).toMatchObject({ ...EXPECTED, version: 2 })
     expect(v2.updates).toBeGreaterThanOrEqual(1)
     expect(await page.evaluate('window.marker')).toBe(42)
@@ -88,7 +88,7 @@ describe('Vite dev server', () => {
     expect(shown.message).toMatch(/^engine\.wasm: section size 5 runs past the end of the module at byte 0x8/)
 
     writeFileSync(join(dir, 'engine.wasm'), await engineVersion(3))
-    const v3 = await pageOutput(page, 'o.version === 3')
+    const v3 = await pageOutput(page, 3)
     expect(v3).toMatchObject({ ...EXPECTED, version: 3 })
     expect(v3.updates).toBeGreaterThan(v2.updates as number)
     await page.waitForFunction(`!document.querySelector('vite-error-overlay')`, undefined, {
@@ -106,7 +106,7 @@ describe('Vite dev server', () => {
     expect(await pageOutput(page)).toEqual({ version: 1 })
     await page.evaluate('window.marker = 42')
     writeFileSync(join(dir, 'engine.wasm'), await engineVersion(2))
-    expect(await pageOutput(page, 'o.version === 2')).toEqual({ version: 2 })
+    expect(await pageOutput(page, 2)).toEqual({ version: 2 })
     expect(await page.evaluate('window.marker')).toBeUndefined()
     await page.close()
   })

@@ -20,11 +20,16 @@ export function emitSink(pc: EmitContext): AssetSink {
 }
 
 /** Loads a glue module in a Rollup-like build; the imported file is watched (watch mode rebuilds on change). */
-export function loadWithEmit(ctx: AsyncifyContext, pc: EmitContext, id: string): Promise<string | null> {
+export function loadWithEmit(
+  ctx: AsyncifyContext,
+  pc: EmitContext,
+  id: string,
+  sink: AssetSink = emitSink(pc),
+): Promise<string | null> {
   const parsed = parseId(id)
   if (parsed === null || !ctx.handles(id)) return Promise.resolve(null)
   pc.addWatchFile(parsed.file)
-  return ctx.load(id, emitSink(pc))
+  return ctx.load(id, sink)
 }
 
 /** Hooks for Rollup and Rolldown, whose plugin contexts agree on everything used here. */
