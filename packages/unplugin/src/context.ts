@@ -82,6 +82,18 @@ export function parseId(id: string): { file: string; query: URLSearchParams } | 
   return { file: id.slice(0, q), query }
 }
 
+/**
+ * The runtime's built entry, resolved from this package (strict installs do not hoist it to the app).
+ * Always its `default` export, whatever conditions the host process resolves with: the glue goes to
+ * bundlers that may not compile the TypeScript a `source` condition would pick.
+ */
+function runtimeEntry(): string {
+  const manifest = createRequire(import.meta.url).resolve(`${RUNTIME_ID}/package.json`)
+  const exports = (JSON.parse(readFileSync(manifest, 'utf8')) as { exports: { '.': { default: string } } })
+    .exports
+  return join(dirname(manifest), exports['.'].default)
+}
+
 function kB(bytes: number): string {
   return `${(bytes / 1024).toFixed(1)} kB`
 }
@@ -91,8 +103,8 @@ export class AsyncifyContext {
   private cache: TransformCache
   private logger: Logger = consoleLogger
   private readonly inflight = new Map<string, Promise<Transformed>>()
-  /** Absolute path of the runtime the glue imports, resolved from this package (strict installs have no hoisting). */
-  readonly runtimeEntry = createRequire(import.meta.url).resolve(RUNTIME_ID)
+  /** Absolute path of the runtime the glue imports (see `runtimeEntry`). */
+  readonly runtimeEntry = runtimeEntry()
 
   constructor(private readonly user: Options | undefined) {
     // Validate now, so a bad option fails when the plugin is created; the bundler's root comes later.

@@ -13,7 +13,7 @@ import { esbuildHooks } from './adapters/esbuild.js'
 import { rollupHooks } from './adapters/rollup.js'
 import { viteHooks } from './adapters/vite.js'
 import { webpackLikeSetup } from './adapters/webpack.js'
-import { AsyncifyContext, PLUGIN_NAME, QUERY_RE, RUNTIME_ID } from './context.js'
+import { AsyncifyContext, PLUGIN_NAME, parseId, QUERY_RE, RUNTIME_ID } from './context.js'
 import type { Options } from './options.js'
 
 export type { Asset, AssetSink, Transformed } from './context.js'
@@ -42,8 +42,11 @@ export const unpluginFactory: UnpluginFactory<Options | undefined, false> = (opt
     load: {
       filter: { id: QUERY_RE },
       handler(id) {
-        if (isWebpackLike) return ctx.load(id, webpackLikeSetup.sink)
-        return ctx.load(id, esbuildHooks.sink)
+        const parsed = parseId(id)
+        if (parsed === null) return null
+        // Watch mode and dev servers rebuild the glue when the binary changes.
+        this.addWatchFile(parsed.file)
+        return ctx.load(id, isWebpackLike ? webpackLikeSetup.sink : esbuildHooks.sink)
       },
     },
     vite: viteHooks(ctx, () => unplugin.vite(options)),

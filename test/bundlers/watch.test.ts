@@ -1,0 +1,67 @@
+// webpack and Rspack in watch mode (what their dev servers run): a rebuilt engine.wasm on disk triggers a
+// rebuild whose bundle runs the new binary.
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { rspack } from '@rspack/core'
+import { watToWasm } from '@unplugin-asyncify/core'
+import asyncifyRspack from 'unplugin-asyncify/rspack'
+import asyncifyWebpack from 'unplugin-asyncify/webpack'
+import { describe, expect, it } from 'vitest'
+import webpack from 'webpack'
+import { copyFixture, runBundle } from './helpers.js'
+
+type Watching = { close(cb: () => void): void }
+type Stats = { hasErrors(): boolean; toString(o: object): string }
+type Compile = (config: object) => { watch(o: object, cb: (e: Error | null, s?: Stats) => void): Watching }
+
+const bundlers: [string, Compile, (o: object) => object][] = [
+  ['webpack', webpack as unknown as Compile, asyncifyWebpack as (o: object) => object],
+  ['rspack', rspack as unknown as Compile, asyncifyRspack as (o: object) => object],
+]
+
+describe.each(bundlers)('%s watch mode', (_, compile, asyncify) => {
+  it('rebuilds when the .wasm changes on disk', async () => {
+    const dir = copyFixture('watch')
+    const out = join(dir, 'dist')
+    const compiler = compile({
+      mode: 'development',
+      context: dir,
+      entry: join(dir, 'main.js'),
+      target: 'node',
+      devtool: false,
+      experiments: { outputModule: true, asyncWebAssembly: true },
+      output: {
+        path: out,
+        filename: 'main.mjs',
+        module: true,
+        chunkFormat: 'module',
+        library: { type: 'module' },
+      },
+      plugins: [asyncify({ cache: join(dir, '.cache') })],
+    })
+    const builds: (() => void)[] = []
+    const failures: Error[] = []
+    const watching = compiler.watch({ aggregateTimeout: 50 }, (error, stats) => {
+      if (error) failures.push(error)
+      else if (stats?.hasErrors()) failures.push(new Error(stats.toString({ all: false, errors: true })))
+      builds.shift()?.()
+    })
+    const nextBuild = () => new Promise<void>(resolve => builds.push(resolve))
+    try {
+      await nextBuild()
+      expect(failures).toEqual([])
+      expect(await runBundle(join(out, 'main.mjs'), 'asyncify')).toMatchObject({ version: 1, sleep: 42 })
+      const rebuilt = nextBuild()
+      const wat = (await import('node:fs')).readFileSync(join(dir, 'engine.wat'), 'utf8')
+      writeFileSync(
+        join(dir, 'engine.wasm'),
+        await watToWasm(wat.replace('(i32.const 1))', '(i32.const 2))'), 'v2'),
+      )
+      await rebuilt
+      expect(failures).toEqual([])
+      expect(await runBundle(join(out, 'main.mjs'), 'asyncify')).toMatchObject({ version: 2, sleep: 42 })
+    } finally {
+      await new Promise<void>(resolve => watching.close(resolve))
+    }
+  })
+})
