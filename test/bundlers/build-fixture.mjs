@@ -1,17 +1,18 @@
 // Builds the fixture app (fixture/main.js) with one bundler and the built plugin (packages/unplugin/dist),
 // in a process of its own so that several bundlers build at once:
 //
-//   node test/bundlers/build-fixture.mjs <bundler> <outDir> '<plugin options as JSON>'
+//   node test/bundlers/build-fixture.mjs <bundler> <outDir> '<plugin options as JSON>' [entry]
 //
+// The entry defaults to fixture/main.js.
 // Prints one JSON line: { entry } (the file to run with node) and { files } (everything written).
 import { readdirSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-const [bundler, outDir, json] = process.argv.slice(2)
+const [bundler, outDir, json, entry] = process.argv.slice(2)
 const options = JSON.parse(json ?? '{}')
 const fixture = fileURLToPath(new URL('./fixture/', import.meta.url))
-const input = join(fixture, 'main.js')
+const input = entry ?? join(fixture, 'main.js')
 
 /** Each bundler's build of main.js as an ES module for Node; resolves to the entry file's name. */
 const builders = {
@@ -106,6 +107,6 @@ const builders = {
 const builder = builders[bundler]
 if (builder === undefined)
   throw new Error(`unknown bundler ${bundler} (known: ${Object.keys(builders).join(', ')})`)
-const entry = join(outDir, await builder())
+const output = join(outDir, await builder())
 const files = readdirSync(outDir, { recursive: true }).map(f => relative(outDir, join(outDir, String(f))))
-console.log(JSON.stringify({ entry, files }))
+console.log(JSON.stringify({ entry: output, files }))

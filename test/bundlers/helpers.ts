@@ -53,11 +53,14 @@ export interface FixtureBuild {
 }
 
 /** Builds fixture/main.js with one bundler into `outDir` (see build-fixture.mjs). */
-export async function buildFixture(bundler: Bundler, outDir: string, options: object): Promise<FixtureBuild> {
-  const { stdout, stderr } = await node(
-    [join(here, 'build-fixture.mjs'), bundler, outDir, JSON.stringify(options)],
-    180_000,
-  )
+export async function buildFixture(
+  bundler: Bundler,
+  outDir: string,
+  options: object,
+  entry?: string,
+): Promise<FixtureBuild> {
+  const args = [join(here, 'build-fixture.mjs'), bundler, outDir, JSON.stringify(options)]
+  const { stdout, stderr } = await node(entry === undefined ? args : [...args, entry], 180_000)
   return { ...lastJson<Omit<FixtureBuild, 'log'>>(stdout), log: stdout + stderr }
 }
 
