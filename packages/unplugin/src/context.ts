@@ -110,6 +110,8 @@ export class AsyncifyContext {
     // Validate now, so a bad option fails when the plugin is created; the bundler's root comes later.
     this.resolved = new ResolvedOptions(user, { root: process.cwd(), production: false })
     this.cache = this.cacheFor(this.resolved.cacheDir)
+    // A few milliseconds of hashing, once per process: here rather than in the first request.
+    toolFingerprint()
   }
 
   /** Called by the adapter once the bundler has said what it builds. */
