@@ -66,20 +66,20 @@ export class Transformer {
   private readonly pending = new Map<number, Pending>()
   private nextId = 0
 
-  /** `progress` hears a line every few seconds while this job runs. */
+  /** `progress` hears a line every `everyMs` (default 5 s) while this job runs. */
   run(
     file: string,
     input: Uint8Array,
     text: boolean,
     options: AsyncifyOptions,
     progress: (line: string) => void,
+    everyMs = PROGRESS_EVERY * 1000,
   ): Promise<TransformOutput> {
     const job: TransformJob = { id: this.nextId++, file, input, text, options }
     const started = performance.now()
     const timer = setInterval(() => {
-      const s = Math.round((performance.now() - started) / 1000)
-      progress(`${file}: still transforming (${s} s)`)
-    }, PROGRESS_EVERY * 1000)
+      progress(`${file}: still transforming (${((performance.now() - started) / 1000).toFixed(1)} s)`)
+    }, everyMs)
     timer.unref()
     return new Promise<TransformOutput>((resolve, reject) => {
       this.pending.set(job.id, { job, resolve, reject })
