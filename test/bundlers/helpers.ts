@@ -86,11 +86,23 @@ export async function pool<T>(tasks: (() => Promise<T>)[], limit: number): Promi
 
 /** What app.js's `run` returns for the committed engine.wasm, whatever the mode. */
 export const EXPECTED = {
-  suspendingExports: ['catch_after_resume', 'catch_rejection', 'double_after_sleep', 'stack_echo'],
+  suspendingExports: [
+    'catch_after_resume',
+    'catch_rejection',
+    'double_after_sleep',
+    'fiber_sum',
+    'stack_echo',
+  ],
   version: 1,
   sleep: 42,
   caughtAfterResume: 1007,
   rejectionCaught: -7,
   resolved: 15,
   concurrent: Array.from({ length: 24 }, (_, i) => i),
+  fiber: [
+    { done: false, value: 0 },
+    { done: false, value: 1 },
+    { done: false, value: 2 },
+    { done: true, value: 60 },
+  ],
 }

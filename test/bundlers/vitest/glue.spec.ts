@@ -14,4 +14,10 @@ it('runs the scenarios of an ?asyncify import', async () => {
     version: 1,
   })
   expect(out.concurrent).toEqual(Array.from({ length: 24 }, (_, i) => i))
+  expect(out.fiber).toEqual([
+    { done: false, value: 0 },
+    { done: false, value: 1 },
+    { done: false, value: 2 },
+    { done: true, value: 60 },
+  ])
 })
