@@ -49,7 +49,12 @@ function appWithPackage(): string {
   )
   writeFileSync(
     join(dir, 'main.js'),
-    "import { run } from 'wasm-pkg'\nrun().then(r => { document.querySelector('#out').textContent = JSON.stringify(r) }, e => { document.querySelector('#out').textContent = `error: ${e}` })\n",
+    [
+      "import { run } from 'wasm-pkg'",
+      "const out = document.querySelector('#out')",
+      "run().then(r => { out.textContent = JSON.stringify(r) }, e => { out.textContent = 'error: ' + e })",
+      '',
+    ].join('\n'),
   )
   return dir
 }
