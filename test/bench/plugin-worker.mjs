@@ -9,9 +9,10 @@
 // Prints one JSON line. Loading Vite, the plugin and Chromium happens before any clock starts.
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { chromium } from 'playwright-core'
 import asyncify from 'unplugin-asyncify/vite'
 import { createServer } from 'vite'
+// Node 26 runs the TypeScript helper directly (type stripping): one set of Chromium flags.
+import { launchChromium } from '../bundlers/browser.ts'
 
 const [op, app, cache, count] = process.argv.slice(2)
 
@@ -70,19 +71,7 @@ async function hmr() {
   const wasm = join(app, 'quickjs.wasm')
   const original = readFileSync(wasm)
   const { server, base } = await serve()
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  })
+  const browser = await launchChromium()
   try {
     const page = await browser.newPage()
     await page.goto(`${base}index.html`)

@@ -1,7 +1,7 @@
 // Shared by the plugin's integration tests: the built plugin, fixture builds in child processes (so that
 // bundlers build in parallel), and running a bundle in Node 26.
 import { execFile, spawnSync } from 'node:child_process'
-import { cpSync, mkdtempSync } from 'node:fs'
+import { cpSync, mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -105,4 +105,35 @@ export const EXPECTED = {
     { done: false, value: 2 },
     { done: true, value: 60 },
   ],
+}
+
+/** engine.wasm rebuilt with `version()` returning `v` (what a compiler in watch mode would write). */
+export async function engineWithVersion(v: number): Promise<Uint8Array> {
+  const { watToWasm } = await import('@unplugin-asyncify/core')
+  const wat = readFileSync(join(fixture, 'engine.wat'), 'utf8')
+  const version = '(func (export "version") (result i32) (i32.const 1))'
+  if (!wat.includes(version))
+    throw new Error('engine.wat no longer has the version function the tests rewrite')
+  return watToWasm(
+    wat.replace(version, `(func (export "version") (result i32) (i32.const ${v}))`),
+    `engine-v${v}.wat`,
+  )
+}
+
+/** A Vite dev server (`vite` or the `vite7` alias) on `dir` with the plugin, listening on a free port. */
+export async function startDevServer(
+  dir: string,
+  vite: 'vite' | 'vite7' = 'vite',
+): Promise<{ server: import('vite').ViteDevServer; url: string }> {
+  const { createServer } = (await import(vite)) as typeof import('vite')
+  const asyncify = (await import('unplugin-asyncify/vite')).default
+  const server = await createServer({
+    root: dir,
+    configFile: false,
+    logLevel: 'silent',
+    plugins: [asyncify({ cache: join(dir, '.cache') })],
+    server: { port: 0, host: '127.0.0.1' },
+  })
+  await server.listen()
+  return { server, url: String(server.resolvedUrls?.local[0]).replace(/\/$/, '') }
 }

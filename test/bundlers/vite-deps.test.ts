@@ -5,10 +5,9 @@
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Browser } from 'playwright-core'
-import asyncify from 'unplugin-asyncify/vite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { launchChromium, pageOutput, recordingPage } from './browser.js'
-import { EXPECTED, fixture, tempDir } from './helpers.js'
+import { EXPECTED, fixture, startDevServer, tempDir } from './helpers.js'
 
 let browser: Browser
 
@@ -59,23 +58,15 @@ function appWithPackage(): string {
   return dir
 }
 
-describe.each([['vite'], ['vite7']])('%s dev server', vite => {
+describe.each([['vite'], ['vite7']] as const)('%s dev server', vite => {
   it('pre-bundles a package that imports its own ?asyncify module, which still works', async () => {
     const dir = appWithPackage()
-    const { createServer } = (await import(vite)) as typeof import('vite')
-    const server = await createServer({
-      root: dir,
-      configFile: false,
-      logLevel: 'silent',
-      plugins: [asyncify({ cache: join(dir, '.cache') })],
-      server: { port: 0, host: '127.0.0.1' },
-    })
+    const { server, url } = await startDevServer(dir, vite)
     try {
-      await server.listen()
       const { page, errors } = await recordingPage(browser)
       const requests: string[] = []
       page.on('request', r => requests.push(new URL(r.url()).pathname))
-      await page.goto(String(server.resolvedUrls?.local[0]))
+      await page.goto(url)
       expect(await pageOutput(page)).toMatchObject({ ...EXPECTED, fromText: 10 })
       expect(requests.some(p => p.endsWith('/.vite/deps/wasm-pkg.js'))).toBe(true)
       expect(requests.some(p => p.endsWith('/node_modules/wasm-pkg/engine.wasm'))).toBe(true)

@@ -1,41 +1,21 @@
 // Vite's dev server with Chromium: the page runs the module; rebuilding engine.wasm on disk hot-updates
 // an importer that accepts it (its JS state kept) and reloads a page whose importer does not; a broken
 // binary shows Vite's error overlay with the file and the reason, and the next good build clears it.
-import { readFileSync, writeFileSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { watToWasm } from '@unplugin-asyncify/core'
 import type { Browser } from 'playwright-core'
-import asyncify from 'unplugin-asyncify/vite'
-import { createServer, type ViteDevServer } from 'vite'
+import type { ViteDevServer } from 'vite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { launchChromium, pageOutput, recordingPage } from './browser.js'
-import { copyFixture, EXPECTED, fixture } from './helpers.js'
+import { copyFixture, EXPECTED, engineWithVersion, startDevServer } from './helpers.js'
 
 let browser: Browser
 const servers: ViteDevServer[] = []
 
-/** engine.wasm with `version()` returning `v`. */
-async function engineVersion(v: number): Promise<Uint8Array> {
-  const wat = readFileSync(join(fixture, 'engine.wat'), 'utf8')
-  const changed = wat.replace(
-    '(func (export "version") (result i32) (i32.const 1))',
-    `(func (export "version") (result i32) (i32.const ${v}))`,
-  )
-  expect(changed).not.toBe(wat)
-  return watToWasm(changed, `engine-v${v}.wat`)
-}
-
 async function serve(dir: string): Promise<string> {
-  const server = await createServer({
-    root: dir,
-    configFile: false,
-    logLevel: 'silent',
-    plugins: [asyncify({ cache: join(dir, '.cache') })],
-    server: { port: 0, host: '127.0.0.1' },
-  })
+  const { server, url } = await startDevServer(dir)
   servers.push(server)
-  await server.listen()
-  return String(server.resolvedUrls?.local[0]).replace(/\/$/, '')
+  return url
 }
 
 beforeAll(async () => {
@@ -65,7 +45,7 @@ describe('Vite dev server', () => {
     expect(await pageOutput(page)).toMatchObject({ ...EXPECTED, updates: 0 })
     await page.evaluate('window.marker = 42')
 
-    writeFileSync(join(dir, 'engine.wasm'), await engineVersion(2))
+    writeFileSync(join(dir, 'engine.wasm'), await engineWithVersion(2))
     // One write may reach the watcher as more than one change, hence "at least".
     const v2 = await pageOutput(page, 2)
     expect(v2).toMatchObject({ ...EXPECTED, version: 2 })
@@ -87,7 +67,7 @@ describe('Vite dev server', () => {
     expect(shown.file).toMatch(/engine\.wasm$/)
     expect(shown.message).toMatch(/^engine\.wasm: section size 5 runs past the end of the module at byte 0x8/)
 
-    writeFileSync(join(dir, 'engine.wasm'), await engineVersion(3))
+    writeFileSync(join(dir, 'engine.wasm'), await engineWithVersion(3))
     const v3 = await pageOutput(page, 3)
     expect(v3).toMatchObject({ ...EXPECTED, version: 3 })
     expect(v3.updates).toBeGreaterThan(v2.updates as number)
@@ -105,7 +85,7 @@ describe('Vite dev server', () => {
     await page.goto(`${url}/reload.html`)
     expect(await pageOutput(page)).toEqual({ version: 1 })
     await page.evaluate('window.marker = 42')
-    writeFileSync(join(dir, 'engine.wasm'), await engineVersion(2))
+    writeFileSync(join(dir, 'engine.wasm'), await engineWithVersion(2))
     expect(await pageOutput(page, 2)).toEqual({ version: 2 })
     expect(await page.evaluate('window.marker')).toBeUndefined()
     await page.close()

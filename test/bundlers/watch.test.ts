@@ -3,12 +3,11 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { rspack } from '@rspack/core'
-import { watToWasm } from '@unplugin-asyncify/core'
 import asyncifyRspack from 'unplugin-asyncify/rspack'
 import asyncifyWebpack from 'unplugin-asyncify/webpack'
 import { describe, expect, it } from 'vitest'
 import webpack from 'webpack'
-import { copyFixture, runBundle } from './helpers.js'
+import { copyFixture, engineWithVersion, runBundle } from './helpers.js'
 
 type Watching = { close(cb: () => void): void }
 type Stats = { hasErrors(): boolean; toString(o: object): string }
@@ -52,11 +51,7 @@ describe.each(bundlers)('%s watch mode', (_, compile, asyncify) => {
       expect(failures).toEqual([])
       expect(await runBundle(join(out, 'main.mjs'), 'asyncify')).toMatchObject({ version: 1, sleep: 42 })
       const rebuilt = nextBuild()
-      const wat = (await import('node:fs')).readFileSync(join(dir, 'engine.wat'), 'utf8')
-      writeFileSync(
-        join(dir, 'engine.wasm'),
-        await watToWasm(wat.replace('(i32.const 1))', '(i32.const 2))'), 'v2'),
-      )
+      writeFileSync(join(dir, 'engine.wasm'), await engineWithVersion(2))
       await rebuilt
       expect(failures).toEqual([])
       expect(await runBundle(join(out, 'main.mjs'), 'asyncify')).toMatchObject({ version: 2, sleep: 42 })
