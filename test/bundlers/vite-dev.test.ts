@@ -28,13 +28,15 @@ afterAll(async () => {
 })
 
 describe('Vite dev server', () => {
-  it('serves a page that runs the module', async () => {
+  it('serves a page that runs the module, in the page and in a Web Worker', async () => {
     const url = await serve(copyFixture('vite-dev'))
-    const { page, errors } = await recordingPage(browser)
-    await page.goto(`${url}/index.html`)
-    expect(await pageOutput(page)).toMatchObject(EXPECTED)
-    expect(errors).toEqual([])
-    await page.close()
+    for (const html of ['index.html', 'worker.html']) {
+      const { page, errors } = await recordingPage(browser)
+      await page.goto(`${url}/${html}`)
+      expect(await pageOutput(page)).toMatchObject(EXPECTED)
+      expect(errors).toEqual([])
+      await page.close()
+    }
   })
 
   it('hot-updates an accepting importer, shows a broken build in the overlay, recovers on the next good one', async () => {
