@@ -15,25 +15,36 @@
 // half the import calls suspend (deterministically), so instrumented code also sees imports return
 // normally between suspensions.
 //
+// The driver's asyncify data lives in the module's memory 0 (the ABI's default), in pages added after
+// the module's own, but the module never sees it: see DriverData. Memory is compared whole.
+//
+// An indirect call on the stack when an import suspends is made again on rewind, through the same
+// table slot (binaryen's asyncify does the same): if the program changed that slot during the call,
+// the rewind reaches the new entry. The driver notices suspensions made after a slot of an exported
+// table changed during the export call (RunResult.tableChangedSuspensions), so the harness can tell that
+// known limit from a failure (RunRequest.skipTableChangedSuspensions).
+//
 // This file runs as a worker thread (see asyncify-harness.ts) straight from TypeScript through Node's
-// type stripping: it imports only node builtins and uses only erasable syntax.
-import { Buffer } from 'node:buffer'
+// type stripping: it imports node builtins and the ABI (started with `--conditions=source`, which
+// resolves workspace packages to their sources) and uses only erasable syntax.
 import { parentPort, workerData } from 'node:worker_threads'
+import { API_NAMES, DATA_HEADER, EXPORTS, STATE } from '@unplugin-asyncify/runtime/abi'
 
 /** Export names the harness adds to the fuzz module before running or instrumenting it. */
 export const MEMORY_EXPORT = '__fuzz_memory'
 export const GLOBAL_EXPORT_PREFIX = '__fuzz_global_'
 export const TAG_EXPORT_PREFIX = '__fuzz_tag_'
 export const HANG_LIMIT_EXPORT = '__fuzz_hang_limit'
-/** Pages the driver adds after instantiation for the asyncify data; excluded from comparisons. */
+/** Pages the driver adds after instantiation for the asyncify data (see DriverData). */
 export const DRIVER_PAGES = 16
 /**
- * The asyncify data (struct + stack) at the start of the driver pages. One buffer serves every nesting
+ * The asyncify data (header + stack) at the start of the driver pages. One buffer serves every nesting
  * depth: a nested export call suspends and resumes completely while the import that made it is still
  * running in normal state, so at most one depth has frames saved at any time. (binaryen's unoptimized
  * output saves every local of every frame; 32 KiB once overflowed.)
  */
 const DATA_BYTES = DRIVER_PAGES * 65536
+const HEADER = DATA_HEADER.i32
 const MAX_SUSPENSIONS_PER_CALL = 100_000
 /**
  * Import calls per top-level export call. The fuzzer's hang limit bounds loops and recursion, but not a
@@ -52,8 +63,15 @@ export interface RunRequest {
   bytes: Uint8Array
   /** Which import calls suspend, if the module exports the asyncify API. */
   suspend: 'never' | 'always' | 'sometimes'
-  /** Byte the driver pages are filled with before the exports run. */
-  fill: number
+  /** What the driver pages hold before the exports run (zeros when absent; repeated to fill them). */
+  driverInit?: Uint8Array
+  /**
+   * Harness self-test: leave the saved frames where the module can read them, as the driver did until
+   * seed 2804 of the 'eh' variant showed what that hides (test/fuzz/driver-data.test.ts).
+   */
+  shareDriverData?: boolean
+  /** Make no suspension after a slot of an exported table changed during the export call (see top). */
+  skipTableChangedSuspensions?: boolean
   /** Param types of every exported function, by export name (zeros are passed). */
   params: Record<string, string[]>
   /** Initial value of the fuzzer's hang-limit global (exported as HANG_LIMIT_EXPORT), reset per export. */
@@ -86,14 +104,15 @@ export interface RunResult {
   /** Logged while instantiating (the start function). */
   startLogs: string[]
   calls: CallRecord[]
-  /** Final memory without the driver pages. */
+  /** Final memory, driver pages included (the module's view of them, see DriverData). */
   memory: Uint8Array | null
   /** Byte range of the driver pages in the final memory. */
   driverPages: [number, number] | null
-  /** Whether the driver pages still hold only `fill` (meaningful for runs that never suspend). */
-  driverPagesIntact: boolean
   globals: Record<string, string>
   suspensions: number
+  /** Suspensions made after a slot of an exported table changed during the export call, and the first. */
+  tableChangedSuspensions: number
+  tableChangedExample: string | null
   /**
    * Whether the JS stack ran out somewhere (even where call-export-catch caught it). Where that happens
    * depends on frame sizes, which instrumentation changes, so such runs cannot be compared.
@@ -119,15 +138,145 @@ class BudgetError extends Error {
   override name = 'BudgetError'
 }
 
-interface AsyncifyApi {
-  start_unwind(data: number): void
-  stop_unwind(): void
-  start_rewind(data: number): void
-  stop_rewind(): void
-  get_state(): number
+type Fn = (...args: unknown[]) => unknown
+
+/** The module's control exports, by their short names (runtime/abi.ts). */
+type AsyncifyApi = Record<(typeof API_NAMES)[number], Fn>
+
+/** The control exports, when the module has them all. */
+function asyncifyApi(exports: Record<string, unknown>): AsyncifyApi | null {
+  const api: Partial<AsyncifyApi> = {}
+  for (const name of API_NAMES) {
+    const fn = exports[EXPORTS[name]]
+    if (typeof fn !== 'function') return null
+    api[name] = fn as Fn
+  }
+  return api as AsyncifyApi
 }
 
-type Fn = (...args: unknown[]) => unknown
+const CONTROL_EXPORTS = new Set<string>(Object.values(EXPORTS))
+
+/**
+ * The driver's asyncify data in memory 0, kept out of the module's sight. The data has to live in
+ * memory the instrumented code addresses, and a fuzz module may read any address, the driver pages
+ * too: seed 2804 of the 'eh' variant loads a word there, masks it and loads through it; after a
+ * suspension that word was a saved frame where the original, which never suspends, read zeros, so the
+ * instrumented run trapped and the original did not (test/fuzz/driver-data.test.ts has the proof).
+ * Filling the pages with another byte (the old check) cannot expose such a read: both fills happened to
+ * be harmless there. So the module's own view of the pages is what it sees whenever its code runs:
+ * saved before an unwind writes frames over it, put back when the unwind stops; the frames are kept
+ * aside and written back only for the rewind, and the view is put back when the rewind stops. Only
+ * code that runs while the state is not normal sees frames: the saving and restoring, and whatever an
+ * instrumented call recomputes on the way back to the import (its arguments, which the import ignores
+ * when rewound into; `strictRewindArgs` checks them). The final memory, driver pages included, is the
+ * module's own and is compared whole.
+ */
+class DriverData {
+  /** The module's view of the pages while frames are written there. */
+  private readonly view = new Uint8Array(DATA_BYTES)
+  /** Header + frames of the current suspension, while they are set aside. */
+  private frames = new Uint8Array(4096)
+  /** Bytes of header + frames written by the current suspension. */
+  private written = 0
+
+  private readonly memory: WebAssembly.Memory
+  readonly base: number
+  /** Leave the frames in the module's view (RunRequest.shareDriverData). */
+  private readonly share: boolean
+
+  constructor(memory: WebAssembly.Memory, base: number, share: boolean) {
+    this.memory = memory
+    this.base = base
+    this.share = share
+  }
+
+  private pages(): Uint8Array {
+    return new Uint8Array(this.memory.buffer, this.base, DATA_BYTES)
+  }
+
+  private header(): DataView {
+    return new DataView(this.memory.buffer, this.base, HEADER.size)
+  }
+
+  /** Before `start_unwind`: sets aside the module's view and writes the header. */
+  beginUnwind(): void {
+    if (!this.share) this.view.set(this.pages())
+    const h = this.header()
+    h.setInt32(HEADER.current, this.base + HEADER.size, true)
+    h.setInt32(HEADER.end, this.base + DATA_BYTES, true)
+  }
+
+  /** After `stop_unwind`: bytes of frames the unwind saved. Sets them aside and restores the view. */
+  endUnwind(): number {
+    const used = this.header().getInt32(HEADER.current, true) - this.base - HEADER.size
+    this.written = Math.min(DATA_BYTES, HEADER.size + Math.max(0, used))
+    if (!this.share) {
+      if (this.frames.length < this.written) this.frames = new Uint8Array(this.written * 2)
+      this.frames.set(this.pages().subarray(0, this.written))
+      this.restoreView()
+    }
+    return used
+  }
+
+  /** Before `start_rewind`: the frames back in place (zeroed, for the harness self-test). */
+  beginRewind(sabotage: boolean): void {
+    const pages = this.pages()
+    if (!this.share) pages.set(this.frames.subarray(0, this.written))
+    if (sabotage) pages.subarray(HEADER.size, this.written).fill(0)
+  }
+
+  /** Where `current` points (after `stop_rewind` it must be back at the start of the stack). */
+  current(): number {
+    return this.header().getInt32(HEADER.current, true)
+  }
+
+  /** After `stop_rewind`: the module's view again. */
+  restoreView(): void {
+    if (!this.share) this.pages().set(this.view.subarray(0, this.written))
+  }
+
+  /** After an unwind or rewind that ended in an error (frames of unknown extent): all of the view. */
+  abandon(): void {
+    if (!this.share) this.pages().set(this.view)
+  }
+}
+
+/** Entries of the module's exported tables, to tell whether a slot changed during an export call. */
+class TableWatch {
+  private readonly tables: [string, WebAssembly.Table][]
+
+  constructor(exports: Record<string, unknown>) {
+    this.tables = Object.entries(exports).filter(
+      (e): e is [string, WebAssembly.Table] => e[1] instanceof WebAssembly.Table && readable(e[1]),
+    )
+  }
+
+  snapshot(): unknown[][] {
+    return this.tables.map(([, t]) => Array.from({ length: t.length }, (_, i) => t.get(i)))
+  }
+
+  /** The first slot that differs from `snap`, as text, or null. */
+  changedSince(snap: unknown[][] | undefined): string | null {
+    if (snap === undefined) return null
+    for (const [k, [name, t]] of this.tables.entries()) {
+      const before = snap[k] as unknown[]
+      if (t.length !== before.length) return `table ${name} grew from ${before.length} to ${t.length}`
+      for (let i = 0; i < t.length; i++)
+        if (!Object.is(t.get(i), before[i])) return `slot ${i} of table ${name}`
+    }
+    return null
+  }
+}
+
+/** Whether JS can read the table's entries (V8 refuses to hand exnrefs to JS). */
+function readable(t: WebAssembly.Table): boolean {
+  try {
+    if (t.length > 0) t.get(0)
+    return true
+  } catch {
+    return false
+  }
+}
 
 /** A value as text without giving references labels (for harness messages and binaryen's errors). */
 export function formatValue(v: unknown): string {
@@ -271,9 +420,10 @@ export function emptyRunResult(instantiate: string): RunResult {
     calls: [],
     memory: null,
     driverPages: null,
-    driverPagesIntact: true,
     globals: {},
     suspensions: 0,
+    tableChangedSuspensions: 0,
+    tableChangedExample: null,
     stackOverflow: false,
     maxUnwindBytes: 0,
     rewindArgMismatches: 0,
@@ -295,8 +445,10 @@ export function runModule(req: RunRequest): RunResult {
   const values = new Values()
   let exports: Record<string, unknown> | null = null
   let api: AsyncifyApi | null = null
-  let memory: WebAssembly.Memory | null = null
-  let driverBase = 0
+  let data: DriverData | null = null
+  let tables: TableWatch | null = null
+  /** Per depth: the exported tables' entries when the export call began (see TableWatch). */
+  const tablesAtEntry: (unknown[][] | undefined)[] = []
   let depth = 0
   let logs = result.startLogs
   /** Per depth: the import that unwound, its arguments and its real result. */
@@ -330,25 +482,25 @@ export function runModule(req: RunRequest): RunResult {
   const enter = (name: string, fn: Fn, args: unknown[]): unknown => {
     depth++
     const d = depth
+    if (tables !== null) tablesAtEntry[d] = tables.snapshot()
     try {
       let r = fn(...args)
       let n = 0
-      while (api !== null && api.get_state() === 1) {
+      while (api !== null && data !== null && api.get_state() === STATE.unwinding) {
         if (++n > MAX_SUSPENSIONS_PER_CALL) throw anomaly(`${name}: more than ${n - 1} suspensions`)
         api.stop_unwind()
+        const used = data.endUnwind()
         if (pending[d] === undefined) throw anomaly(`${name} returned unwinding, but no import unwound`)
-        const buffer = (memory as WebAssembly.Memory).buffer
-        const used = new DataView(buffer).getInt32(driverBase, true) - driverBase - 8
         result.maxUnwindBytes = Math.max(result.maxUnwindBytes, used)
-        if (used > DATA_BYTES - 8)
-          throw anomaly(`harness: the unwind needs ${used} bytes, the buffer has ${DATA_BYTES - 8}`)
-        if (req.sabotage) new Uint8Array(buffer, driverBase + 8, Math.max(0, used)).fill(0)
-        api.start_rewind(driverBase)
+        if (used > DATA_BYTES - HEADER.size)
+          throw anomaly(`harness: the unwind needs ${used} bytes, the buffer has ${DATA_BYTES - HEADER.size}`)
+        data.beginRewind(req.sabotage === true)
+        api.start_rewind(data.base)
         r = fn(...args)
       }
       if (api !== null) {
         const state = api.get_state()
-        if (state !== 0) throw anomaly(`${name} returned in asyncify state ${state}`)
+        if (state !== STATE.normal) throw anomaly(`${name} returned in asyncify state ${state}`)
         if (pending[d] !== undefined)
           throw anomaly(`${name} returned before rewinding into ${pending[d].name}`)
       }
@@ -356,15 +508,17 @@ export function runModule(req: RunRequest): RunResult {
     } catch (e) {
       if (api !== null) {
         const state = api.get_state()
-        if (state !== 0) {
+        if (state !== STATE.normal) {
           result.anomalies.push(`${name} threw (${classifyError(e)}) in asyncify state ${state}`)
-          if (state === 1) api.stop_unwind()
+          if (state === STATE.unwinding) api.stop_unwind()
           else api.stop_rewind()
+          data?.abandon()
         }
       }
       throw e
     } finally {
       pending[d] = undefined
+      tablesAtEntry[d] = undefined
       depth--
     }
   }
@@ -461,9 +615,9 @@ export function runModule(req: RunRequest): RunResult {
   const wrap =
     (name: string, impl: Fn): Fn =>
     (...args) => {
-      if (api !== null) {
+      if (api !== null && data !== null) {
         const state = api.get_state()
-        if (state === 2) {
+        if (state === STATE.rewinding) {
           const p = pending[depth]
           const shown = (list: unknown[]): string => list.map(a => values.peek(a)).join(',')
           if (p === undefined) throw anomaly(`rewound into ${name}(${shown(args)}) with nothing pending`)
@@ -475,26 +629,30 @@ export function runModule(req: RunRequest): RunResult {
             result.rewindArgExample ??= `${name}(${shown(p.args)}) rewound as ${name}(${shown(args)})`
           }
           api.stop_rewind()
-          const current = new DataView((memory as WebAssembly.Memory).buffer).getInt32(driverBase, true)
-          if (current !== driverBase + 8)
+          const current = data.current()
+          data.restoreView()
+          if (current !== data.base + HEADER.size)
             result.anomalies.push(
-              `after rewinding into ${name}, data.current is ${current - driverBase - 8} bytes into the stack`,
+              `after rewinding into ${name}, data.current is ${current - data.base - HEADER.size} bytes into the stack`,
             )
           pending[depth] = undefined
           return p.result
         }
-        if (state !== 0) throw anomaly(`import ${name} called in asyncify state ${state}`)
+        if (state !== STATE.normal) throw anomaly(`import ${name} called in asyncify state ${state}`)
       }
       if (++importCalls > IMPORT_CALL_BUDGET) throw new BudgetError(`over ${IMPORT_CALL_BUDGET} import calls`)
       const value = impl(...args)
-      if (api !== null && memory !== null && depth >= 1 && (req.suspend === 'always' || coin())) {
-        const at = driverBase
-        const view = new DataView(memory.buffer)
-        view.setInt32(at, at + 8, true)
-        view.setInt32(at + 4, at + DATA_BYTES, true)
+      if (api !== null && data !== null && depth >= 1 && (req.suspend === 'always' || coin())) {
+        const changed = tables?.changedSince(tablesAtEntry[depth]) ?? null
+        if (changed !== null) {
+          result.tableChangedSuspensions++
+          result.tableChangedExample ??= `${name} would suspend after ${changed} changed`
+          if (req.skipTableChangedSuspensions) return value
+        }
         pending[depth] = { name, args, result: value }
         result.suspensions++
-        api.start_unwind(at)
+        data.beginUnwind()
+        api.start_unwind(data.base)
       }
       return value
     }
@@ -548,7 +706,7 @@ export function runModule(req: RunRequest): RunResult {
   exports = instance.exports as Record<string, unknown>
   const names = WebAssembly.Module.exports(module)
   callableExports = names
-    .filter(e => e.kind === 'function' && !e.name.startsWith('asyncify_') && !e.name.startsWith('__fuzz_'))
+    .filter(e => e.kind === 'function' && !CONTROL_EXPORTS.has(e.name) && !e.name.startsWith('__fuzz_'))
     .map(e => e.name)
   for (const name of callableExports) values.name(exports[name], `export ${name}`)
   for (const [name, params] of Object.entries(req.tags ?? {})) {
@@ -556,26 +714,25 @@ export function runModule(req: RunRequest): RunResult {
     if (tag instanceof WebAssembly.Tag) values.tags.push({ name, tag, params })
   }
 
-  const mem = exports[MEMORY_EXPORT]
-  if (mem instanceof WebAssembly.Memory) {
-    memory = mem
+  const memory = exports[MEMORY_EXPORT]
+  if (memory instanceof WebAssembly.Memory) {
+    let base: number
     try {
-      driverBase = mem.grow(DRIVER_PAGES) * 65536
+      base = memory.grow(DRIVER_PAGES) * 65536
     } catch (e) {
       result.instantiate = `cannot add the driver pages: ${classifyError(e)}`
       return result
     }
-    new Uint8Array(mem.buffer, driverBase, DRIVER_PAGES * 65536).fill(req.fill)
-    result.driverPages = [driverBase, driverBase + DRIVER_PAGES * 65536]
-  }
-  if (req.suspend !== 'never' && memory !== null && typeof exports.asyncify_start_unwind === 'function') {
-    const e = exports as Record<string, Fn>
-    api = {
-      start_unwind: e.asyncify_start_unwind as Fn,
-      stop_unwind: e.asyncify_stop_unwind as Fn,
-      start_rewind: e.asyncify_start_rewind as Fn,
-      stop_rewind: e.asyncify_stop_rewind as Fn,
-      get_state: e.asyncify_get_state as () => number,
+    const init = req.driverInit
+    if (init !== undefined && init.length > 0) {
+      const pages = new Uint8Array(memory.buffer, base, DATA_BYTES)
+      for (let at = 0; at < DATA_BYTES; at += init.length) pages.set(init.subarray(0, DATA_BYTES - at), at)
+    }
+    result.driverPages = [base, base + DATA_BYTES]
+    api = req.suspend === 'never' ? null : asyncifyApi(exports)
+    if (api !== null) {
+      data = new DriverData(memory, base, req.shareDriverData === true)
+      tables = new TableWatch(exports)
     }
   }
   const hang = exports[HANG_LIMIT_EXPORT]
@@ -604,17 +761,7 @@ export function runModule(req: RunRequest): RunResult {
     }
   }
   if (values.stackOverflow) result.stackOverflow = true
-  if (memory !== null && result.driverPages !== null) {
-    const all = new Uint8Array(memory.buffer)
-    const [from, to] = result.driverPages
-    const out = new Uint8Array(all.length - (to - from))
-    out.set(all.subarray(0, from), 0)
-    out.set(all.subarray(to), from)
-    result.memory = out
-    result.driverPagesIntact = Buffer.from(all.buffer, from, to - from).equals(
-      Buffer.alloc(to - from, req.fill),
-    )
-  }
+  if (memory instanceof WebAssembly.Memory) result.memory = new Uint8Array(memory.buffer).slice()
   return result
 }
 

@@ -7,7 +7,14 @@
 //               through the same driver.
 // Behaviour is: per export (called in export order with zero/null arguments) the result or error (for
 // exceptions: which one, see asyncify-exec.ts) and the values logged through the fuzzer's imports;
-// memory (without the driver's pages) and the globals.
+// memory (all of it: the driver's data never shows in the module's view, see DriverData in
+// asyncify-exec.ts) and the globals.
+//
+// One known limit is told apart from failures: an indirect call that suspends is made again on rewind
+// through its table slot, as with binaryen's asyncify, so a program that changed the slot during the
+// call rewinds into the new entry. When a differing run suspended after a table slot changed, it is run
+// again without those suspensions; if it then matches, the seed is reported as that limit (a skip
+// naming it), not as a failure (seed 6720 of the 'eh' variant, test/fuzz/driver-data.test.ts).
 //
 // Two variants (FuzzVariant): 'mvp', numeric features only; 'eh', with exception handling (exnref, after
 // `--translate-to-exnref`), reference types and GC. binaryen's asyncify aborts on try_table and refuses
@@ -299,7 +306,9 @@ export class WorkerPool<Req, Res> {
   }
 
   private spawn(): Worker {
-    const worker = new Worker(this.script, { workerData: this.flag })
+    // `--conditions=source`: workspace packages (the ABI) resolve to their TypeScript sources, built or not.
+    const execArgv = [...process.execArgv, '--conditions=source']
+    const worker = new Worker(this.script, { workerData: this.flag, execArgv })
     worker.unref()
     return worker
   }
@@ -685,21 +694,17 @@ async function compareSeed(seed: number, pools: Pools, options: CheckOptions): P
     hangLimit: prep.hangLimit,
     strictRewindArgs: options.strictRewindArgs ?? false,
   }
-  const [orig, origFilled, oursRun, oursMixed, theirsRun] = await Promise.all([
-    pool.run({ ...base, bytes: prep.bytes, suspend: 'never', fill: 0 }),
-    pool.run({ ...base, bytes: prep.bytes, suspend: 'never', fill: 0xa5 }),
-    pool.run({ ...base, bytes: ours, suspend: 'always', fill: 0 }),
-    pool.run({ ...base, bytes: ours, suspend: 'sometimes', fill: 0 }),
-    theirs === null ? null : pool.run({ ...base, bytes: theirs, suspend: 'always', fill: 0 }),
+  const [orig, oursRun, oursMixed, theirsRun] = await Promise.all([
+    pool.run({ ...base, bytes: prep.bytes, suspend: 'never' }),
+    pool.run({ ...base, bytes: ours, suspend: 'always' }),
+    pool.run({ ...base, bytes: ours, suspend: 'sometimes' }),
+    theirs === null ? null : pool.run({ ...base, bytes: theirs, suspend: 'always' }),
   ])
   ms.run = now() - t
 
   if (orig.instantiate.startsWith('harness:')) return out('skip', `original: ${orig.instantiate}`)
-  if ([orig, origFilled, oursRun, oursMixed, theirsRun].some(r => r?.stackOverflow))
+  if ([orig, oursRun, oursMixed, theirsRun].some(r => r?.stackOverflow))
     return out('skip', 'the JS stack ran out (where depends on frame sizes)')
-  const sensitive = compareRuns(orig, origFilled)
-  if (sensitive !== null || !orig.driverPagesIntact || !origFilled.driverPagesIntact)
-    return out('skip', `original touches the driver pages (${sensitive ?? 'writes them'})`)
 
   const theirsDiff = !variant.binaryen
     ? null
@@ -709,7 +714,9 @@ async function compareSeed(seed: number, pools: Pools, options: CheckOptions): P
   const oursDiff = compareRuns(orig, oursRun)
   const mixedDiff = compareRuns(orig, oursMixed)
   if (oursDiff !== null || mixedDiff !== null) {
-    const plain = await pool.run({ ...base, bytes: ours, suspend: 'never', fill: 0 })
+    const limit = await tableSlotLimit(pool, base, ours, orig, [oursRun, oursMixed])
+    if (limit !== null) return out('skip', limit, oursRun)
+    const plain = await pool.run({ ...base, bytes: ours, suspend: 'never' })
     const plainDiff = compareRuns(orig, plain)
     const detail =
       `ours ≠ original: ${oursDiff ?? 'matches'}` +
@@ -731,6 +738,33 @@ async function compareSeed(seed: number, pools: Pools, options: CheckOptions): P
   res.coverage = coverageOf(orig)
   if (theirsDiff !== null) res.binaryenMismatch = theirsDiff
   return res
+}
+
+/** The reason compareSeed reports for the known limit (summaries group skips by the text before `(`). */
+export const TABLE_SLOT_LIMIT =
+  'known limit: an indirect call is made again on rewind through a table slot the call changed'
+
+/**
+ * Whether our differing runs are explained by the known limit (see the top of the file): when they
+ * suspended after a slot of an exported table changed, they are run again without those suspensions;
+ * if both then match the original, the reason to report, else null.
+ */
+async function tableSlotLimit(
+  pool: ExecPool,
+  base: Omit<RunRequest, 'bytes' | 'suspend'>,
+  ours: Uint8Array,
+  orig: RunResult,
+  runs: RunResult[],
+): Promise<string | null> {
+  const example = runs.find(r => r.tableChangedSuspensions > 0)?.tableChangedExample
+  if (example == null) return null
+  const again = await Promise.all(
+    (['always', 'sometimes'] as const).map(suspend =>
+      pool.run({ ...base, bytes: ours, suspend, skipTableChangedSuspensions: true }),
+    ),
+  )
+  if (again.some(r => compareRuns(orig, r) !== null)) return null
+  return `${TABLE_SLOT_LIMIT} (binaryen's asyncify does the same; ${example}; matches without those suspensions)`
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -825,7 +859,6 @@ export async function sabotagedRunDiverges(
     tags: prep.tags,
     hangLimit: prep.hangLimit,
     strictRewindArgs: false,
-    fill: 0,
   }
   let instrumented: Uint8Array
   try {
@@ -892,17 +925,16 @@ export async function failureSignature(
     }
   }
   const base = { params: prep.params, tags: prep.tags, hangLimit: prep.hangLimit, strictRewindArgs: true }
-  const [orig, filled, oursRun, theirsRun] = await Promise.all([
-    pool.run({ ...base, bytes: prep.bytes, suspend: 'never', fill: 0 }),
-    pool.run({ ...base, bytes: prep.bytes, suspend: 'never', fill: 0xa5 }),
-    pool.run({ ...base, bytes: ours, suspend: 'always', fill: 0 }),
-    theirs === null ? null : pool.run({ ...base, bytes: theirs, suspend: 'always', fill: 0 }),
+  const [orig, oursRun, theirsRun] = await Promise.all([
+    pool.run({ ...base, bytes: prep.bytes, suspend: 'never' }),
+    pool.run({ ...base, bytes: ours, suspend: 'always' }),
+    theirs === null ? null : pool.run({ ...base, bytes: theirs, suspend: 'always' }),
   ])
   if (orig.instantiate !== 'ok') return 'original does not run'
-  if ([orig, filled, oursRun, theirsRun].some(r => r?.stackOverflow)) return 'the JS stack ran out'
-  if (compareRuns(orig, filled) !== null || !orig.driverPagesIntact)
-    return 'original touches the driver pages'
+  if ([orig, oursRun, theirsRun].some(r => r?.stackOverflow)) return 'the JS stack ran out'
   if (theirsRun !== null && compareRuns(orig, theirsRun) !== null) return 'binaryen differs'
   const diff = compareRuns(orig, oursRun)
-  return diff === null ? 'pass' : `ours: ${failureKind(diff)}`
+  if (diff === null) return 'pass'
+  if ((await tableSlotLimit(pool, base, ours, orig, [oursRun])) !== null) return 'known limit: table slot'
+  return `ours: ${failureKind(diff)}`
 }

@@ -1,9 +1,11 @@
 // Paths to real-world .wasm files that npm packages ship, used as a test corpus.
 // Each package is a devDependency of this workspace (test/package.json); the files are
 // resolved from the installed package, so they are whatever version package-lock.json pins.
+// The Go module is built here instead (test/fixtures/go), since no package ships one.
 import { existsSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 
 const require = createRequire(import.meta.url)
 
@@ -36,6 +38,11 @@ export function quickjsWasmPath(): string {
   return packageFile('@jitl/quickjs-wasmfile-release-sync', 'dist/emscripten-module.wasm')
 }
 
+/** A Go program (GOOS=js GOARCH=wasm, go 1.19; test/fixtures/go) — about 3 MB, every size padded. */
+export function goWasmPath(): string {
+  return fileURLToPath(new URL('../fixtures/go/main.wasm', import.meta.url))
+}
+
 /** libvips (emscripten, C/C++ with exceptions and pthreads) — about 5 MB. */
 export function vipsWasmPath(): string {
   return packageFile('wasm-vips', 'lib/vips.wasm')
@@ -55,6 +62,7 @@ export interface CorpusEntry {
 export function corpus(): CorpusEntry[] {
   return [
     { name: 'quickjs', path: quickjsWasmPath() },
+    { name: 'go', path: goWasmPath() },
     { name: 'vips', path: vipsWasmPath() },
     { name: 'swc', path: swcWasmPath() },
   ]

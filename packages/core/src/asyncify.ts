@@ -32,6 +32,7 @@ import { AsyncifyError, AsyncifyOptionError } from './errors.js'
 import { usedFeatures } from './features.js'
 import { instrumentFunction } from './instrument-function.js'
 import { exportedMemoryName, stackPointerAccess, withMetadata } from './metadata.js'
+import { optimizeModule } from './optimize.js'
 import { type AsyncifyOptions, resolveOptions } from './options.js'
 import { type Hierarchy, type RefSlotLayout, refSlotFunctions, tableCount } from './ref-slots.js'
 import { remapIndices } from './renumber.js'
@@ -411,8 +412,6 @@ export async function asyncify(input: Uint8Array, options: AsyncifyOptions = {})
   let binary = encode(m)
   lap('encode')
   if (opts.optimize !== 0) {
-    const level = opts.optimize === 's' || opts.optimize === 'z' ? 2 : opts.optimize
-    const shrink = opts.optimize === 's' ? 1 : opts.optimize === 'z' ? 2 : 0
     // Every original body is in `bodies` (attached or not); the functions added after them have bodies.
     const added = m.funcs.slice(bodies.length).map(f => f.body as FuncBody)
     const features = usedFeatures(m, [...bodies, ...added])
@@ -420,11 +419,7 @@ export async function asyncify(input: Uint8Array, options: AsyncifyOptions = {})
       binary,
       features,
       'optimization',
-      (mod, b) => {
-        b.setOptimizeLevel(level)
-        b.setShrinkLevel(shrink)
-        mod.optimize()
-      },
+      (mod, b) => optimizeModule(b, mod, opts),
       opts.debugInfo,
     )
     lap('optimize')

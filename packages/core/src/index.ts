@@ -9,6 +9,17 @@ export {
   glueReport,
   type WasmAssetRef,
 } from './glue.js'
-export { type AsyncifyOptions, type OptimizeLevel, resolveOptions } from './options.js'
+// The option table's machinery, for tables that extend ASYNCIFY_OPTIONS (the bundler plugin's).
+export * from './option-table.js'
+export {
+  ASYNCIFY_OPTIONS,
+  type AsyncifyOptionRows,
+  type AsyncifyOptions,
+  levelsOf,
+  OPTIMIZE_LEVELS,
+  type OptimizeLevel,
+  type ResolvedOptions,
+  resolveOptions,
+} from './options.js'
 export { parseList, wildcardToRegExp } from './patterns.js'
 export { watToWasm } from './wat.js'

@@ -1,8 +1,15 @@
-/** Module bytes → module IR. Bodies stay as bytes in lazy mode and are lifted on demand. */
+/**
+ * Module bytes → module IR. Sections are checked for order, size and index bounds as they are read;
+ * bodies stay as bytes in lazy mode (the default) and are lifted on demand (`liftFunction`). What the IR
+ * does not capture of the input's encoding is recorded so that `encode` reproduces it: the width of
+ * padded size fields (`Module.sizeWidths`) and, for a section with other non-shortest encodings, its raw
+ * bytes (originals.ts).
+ */
 import { type BodyContext, decodeConstExpr, decodeFuncBody } from './decode-body.js'
-import { canonicalSection } from './encode-module.js'
+import { canonicalSection } from './encode-section.js'
 import { WasmDecodeError } from './errors.js'
 import type {
+  CustomSection,
   DataSegment,
   ElemSegment,
   Export,
@@ -10,13 +17,18 @@ import type {
   Func,
   FuncBody,
   Import,
+  Instr,
   Module,
   Table,
 } from './ir.js'
 import { emptyModule } from './ir.js'
+import { countImports, funcTypeAt, memoriesIs64 } from './module-info.js'
+import { opByName } from './opcodes.js'
+import { rememberOriginal } from './originals.js'
 import { Reader } from './reader.js'
 import { readLimits, readRefType, readSubType, readValType } from './type-codec.js'
-import { type FuncType, funcref } from './types.js'
+import { funcref } from './types.js'
+import { u32Width } from './writer.js'
 
 export interface DecodeOptions {
   /** `lazy` (default) keeps function bodies as bytes; `eager` lifts every body into IR. */
@@ -61,17 +73,9 @@ const EXTERN_KINDS: ExternKind[] = ['func', 'table', 'memory', 'global', 'tag']
 
 const MAGIC = [0x00, 0x61, 0x73, 0x6d]
 
-export function countImports(module: Module, kind: ExternKind): number {
-  let n = 0
-  for (const imp of module.imports) if (imp.desc.kind === kind) n++
-  return n
-}
-
 /** Everything body decoding needs, computed from the module's declarations. */
 export function bodyContext(module: Module): BodyContext {
-  const memIs64: boolean[] = []
-  for (const imp of module.imports) if (imp.desc.kind === 'memory') memIs64.push(imp.desc.memory.limits.is64)
-  for (const m of module.memories) memIs64.push(m.limits.is64)
+  const memIs64 = memoriesIs64(module)
   return {
     types: module.types,
     funcCount: countImports(module, 'func') + module.funcs.length,
@@ -82,12 +86,6 @@ export function bodyContext(module: Module): BodyContext {
     dataCount: module.hasDataCount ? module.datas.length : null,
     memIs64,
   }
-}
-
-export function funcTypeAt(module: Module, typeIndex: number): FuncType {
-  const t = module.types[typeIndex]?.composite
-  if (t === undefined || t.kind !== 'func') throw new Error(`type ${typeIndex} is not a function type`)
-  return t
 }
 
 export function decode(bytes: Uint8Array, options: DecodeOptions = {}): Module {
@@ -125,6 +123,7 @@ export function decode(bytes: Uint8Array, options: DecodeOptions = {}): Module {
     const id = r.u8()
     const size = r.u32()
     const start = r.pos
+    const sizeWidth = paddedWidth(size, start - headerAt - 1)
     if (size > r.end - start) r.fail(`section size ${size} runs past the end of the module`, headerAt)
     const end = start + size
     const name = SECTION_NAMES[id]
@@ -135,7 +134,9 @@ export function decode(bytes: Uint8Array, options: DecodeOptions = {}): Module {
       sr.section = 'custom'
       const cname = sr.name()
       r.section = `custom:${cname}`
-      m.customs.push({ name: cname, data: bytes.subarray(sr.pos, end), after: lastId })
+      const custom: CustomSection = { name: cname, data: bytes.subarray(sr.pos, end), after: lastId }
+      if (sizeWidth !== undefined) custom.sizeWidth = sizeWidth
+      m.customs.push(custom)
       r.pos = end
       continue
     }
@@ -143,6 +144,7 @@ export function decode(bytes: Uint8Array, options: DecodeOptions = {}): Module {
     if (rank <= lastRank) r.fail(`section ${name} is out of order or repeated`, headerAt)
     lastRank = rank
     lastId = id
+    if (sizeWidth !== undefined) m.sizeWidths.set(id, sizeWidth)
     const outer = r.end
     r.end = end
     r.nonCanonical = false
@@ -196,7 +198,7 @@ export function decode(bytes: Uint8Array, options: DecodeOptions = {}): Module {
           const c = getCtx()
           // Initializers may read the globals defined before them (extended-const, GC).
           c.globalCount = importedGlobals + m.globals.length
-          m.globals.push({ type, mutable: mut === 1, init: decodeConstExpr(r, c) })
+          m.globals.push({ type, mutable: mut === 1, init: readConstExpr(r, c) })
         }
         break
       }
@@ -242,9 +244,8 @@ export function decode(bytes: Uint8Array, options: DecodeOptions = {}): Module {
     if (r.pos !== end) r.fail(`section ${name} has ${end - r.pos} unread bytes at its end`)
     r.end = outer
     if (r.nonCanonical && !(id === 10 && eager)) {
-      const raw = bytes.subarray(start, end)
       const canonical = canonicalSection(m, id)
-      if (canonical !== null && !sameBytes(raw, canonical)) m.originals.set(id, { raw, canonical })
+      if (canonical !== null) rememberOriginal(m, id, bytes.subarray(start, end), canonical)
     }
   }
   r.section = undefined
@@ -256,10 +257,34 @@ export function decode(bytes: Uint8Array, options: DecodeOptions = {}): Module {
   return m
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
-  return true
+/** The width of a size field that took `width` bytes, if that is more than `size` needs. */
+function paddedWidth(size: number, width: number): number | undefined {
+  return width > 1 && width > u32Width(size) ? width : undefined
+}
+
+const I32_CONST = opByName('i32.const')
+const I64_CONST = opByName('i64.const')
+const END = 0x0b
+
+/**
+ * A constant expression. The usual one, a lone `i32.const`/`i64.const` (Go writes one data segment
+ * per run of non-zero bytes, tens of thousands of them), is read here without setting up the general
+ * decoder; anything else goes to decodeConstExpr, which yields the same IR for these two.
+ */
+function readConstExpr(r: Reader, ctx: BodyContext): Instr[] {
+  const start = r.pos
+  const op = r.bytes[start]
+  if ((op === I32_CONST.code || op === I64_CONST.code) && start < r.end) {
+    r.pos++
+    const instr: Instr =
+      op === I32_CONST.code ? { op: I32_CONST, i32: r.s32() } : { op: I64_CONST, i64: r.s64() }
+    if (r.pos < r.end && r.bytes[r.pos] === END) {
+      r.pos++
+      return [instr]
+    }
+    r.pos = start
+  }
+  return decodeConstExpr(r, ctx)
 }
 
 /** Creates the defined-function entries once their types are known (before elements refer to them). */
@@ -302,7 +327,7 @@ function readTable(r: Reader, m: Module, getCtx: () => BodyContext): Table {
     if (r.u8() !== 0) r.fail('malformed table with initializer', at)
     const refType = readRefType(r, m.types.length)
     const { limits } = readLimits(r, 'table')
-    return { refType, limits, init: decodeConstExpr(r, getCtx()) }
+    return { refType, limits, init: readConstExpr(r, getCtx()) }
   }
   const refType = readRefType(r, m.types.length)
   const { limits } = readLimits(r, 'table')
@@ -392,7 +417,7 @@ function readElemSegment(r: Reader, m: Module, ctx: BodyContext): ElemSegment {
       table = r.u32()
       if (table >= ctx.tableCount) r.fail(`element segment table ${table} out of range`, ta)
     } else if (ctx.tableCount === 0) r.fail('active element segment without a table', at)
-    offset = decodeConstExpr(r, ctx)
+    offset = readConstExpr(r, ctx)
   }
   const usesExprs = (flags & 4) !== 0
   let refType = funcref
@@ -406,7 +431,7 @@ function readElemSegment(r: Reader, m: Module, ctx: BodyContext): ElemSegment {
   if (usesExprs) {
     const n = r.count()
     const exprs = new Array(n)
-    for (let i = 0; i < n; i++) exprs[i] = decodeConstExpr(r, ctx)
+    for (let i = 0; i < n; i++) exprs[i] = readConstExpr(r, ctx)
     return { mode, table, offset, refType, funcs: null, exprs, flags }
   }
   const n = r.count()
@@ -432,7 +457,7 @@ function readDataSegment(r: Reader, _m: Module, ctx: BodyContext): DataSegment {
       mem = r.u32()
       if (mem >= ctx.memIs64.length) r.fail(`data segment memory ${mem} out of range`, ma)
     } else if (ctx.memIs64.length === 0) r.fail('active data segment without a memory', at)
-    offset = decodeConstExpr(r, ctx)
+    offset = readConstExpr(r, ctx)
   }
   const len = r.u32()
   return { mode: flags === 1 ? 'passive' : 'active', mem, offset, bytes: r.take(len), flags }
@@ -446,10 +471,15 @@ function readCodeSection(r: Reader, m: Module, ctx: BodyContext, eager: boolean)
   const importedFuncs = countImports(m, 'func')
   for (let i = 0; i < n; i++) {
     const sa = r.pos
+    // A padded body size is kept as the function's sizeWidth, not as a reason to keep the section's bytes.
+    const nonCanonical = r.nonCanonical
     const size = r.u32()
+    r.nonCanonical = nonCanonical
     if (size > r.end - r.pos) r.fail(`function body size ${size} runs past the end of the section`, sa)
     const func = m.funcs[i] as Func
     func.rawOffset = r.pos
+    const sizeWidth = paddedWidth(size, r.pos - sa)
+    if (sizeWidth !== undefined) func.sizeWidth = sizeWidth
     if (eager) {
       const br = new Reader(r.bytes, r.pos, r.pos + size)
       br.section = 'code'

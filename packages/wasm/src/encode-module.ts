@@ -1,241 +1,48 @@
-/** Module IR → bytes. Lazy bodies are copied verbatim; everything else is written from the IR. */
-import { bodyContext } from './decode-module.js'
-import { encodeConstExpr, encodeFuncBody } from './encode-body.js'
-import type { DataSegment, ElemSegment, ExternKind, Module } from './ir.js'
+/**
+ * Module IR → bytes: the header, the known sections in their required order (each written by
+ * encode-section.ts) and the custom sections where they stood. Lazy bodies are copied verbatim; a
+ * section whose input bytes the IR does not reproduce keeps them while it is unchanged (originals.ts);
+ * every size field is written at least as wide as the input had it (`Module.sizeWidths`).
+ */
+
+import { canonicalSection } from './encode-section.js'
+import type { Module } from './ir.js'
 import { encodeNameSection, NAME_SECTION_KEY } from './names.js'
-import { writeLimits, writeRefType, writeSubType, writeValType } from './type-codec.js'
+import { originalOr } from './originals.js'
 import { Writer } from './writer.js'
 
 /** Known sections in the order they must appear. */
 const SECTION_ORDER = [1, 2, 3, 4, 5, 13, 6, 7, 8, 9, 12, 10, 11]
 
-const EXTERN_CODE: Record<ExternKind, number> = { func: 0, table: 1, memory: 2, global: 3, tag: 4 }
+const HEADER = new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00])
 
-function isPlainFuncref(seg: ElemSegment): boolean {
-  return seg.refType.nullable && seg.refType.heap === 'func'
-}
-
-function elemFlags(seg: ElemSegment): number {
-  const exprs = seg.exprs !== null ? 4 : 0
-  if (seg.mode === 'passive') return 1 | exprs
-  if (seg.mode === 'declarative') return 3 | exprs
-  const explicit = seg.table !== 0 || !isPlainFuncref(seg) || (seg.flags & 2) !== 0
-  return (explicit ? 2 : 0) | exprs
-}
-
-function dataFlags(seg: DataSegment): number {
-  if (seg.mode === 'passive') return 1
-  return seg.mem !== 0 || seg.flags === 2 ? 2 : 0
-}
-
-/** The content of section `id` written from the IR, or null when the section is omitted. */
-export function canonicalSection(m: Module, id: number): Uint8Array | null {
-  const w = new Writer(4096)
-  const memIs64 = (): boolean[] => bodyContext(m).memIs64
-  switch (id) {
-    case 1: {
-      if (m.types.length === 0) return null
-      w.u32(m.recGroups.length)
-      let t = 0
-      for (const g of m.recGroups) {
-        if (g.explicit || g.size !== 1) {
-          w.u8(0x4e)
-          w.u32(g.size)
-        }
-        for (let i = 0; i < g.size; i++) {
-          const sub = m.types[t++]
-          if (sub === undefined) throw new Error('rec groups cover more types than the module has')
-          writeSubType(w, sub)
-        }
-      }
-      if (t !== m.types.length) throw new Error(`rec groups cover ${t} of ${m.types.length} types`)
-      break
-    }
-    case 2: {
-      if (m.imports.length === 0) return null
-      w.u32(m.imports.length)
-      for (const imp of m.imports) {
-        w.name(imp.module)
-        w.name(imp.name)
-        const d = imp.desc
-        w.u8(EXTERN_CODE[d.kind])
-        if (d.kind === 'func') w.u32(d.type)
-        else if (d.kind === 'table') {
-          writeRefType(w, d.table.refType)
-          writeLimits(w, d.table.limits, null)
-        } else if (d.kind === 'memory') writeLimits(w, d.memory.limits, d.memory.pageSizeLog2)
-        else if (d.kind === 'global') {
-          writeValType(w, d.global.type)
-          w.u8(d.global.mutable ? 1 : 0)
-        } else {
-          w.u8(0)
-          w.u32(d.tag.type)
-        }
-      }
-      break
-    }
-    case 3:
-      if (m.funcs.length === 0) return null
-      w.u32(m.funcs.length)
-      for (const f of m.funcs) w.u32(f.type)
-      break
-    case 4:
-      if (m.tables.length === 0) return null
-      w.u32(m.tables.length)
-      for (const t of m.tables) {
-        if (t.init !== null) {
-          w.u8(0x40)
-          w.u8(0)
-        }
-        writeRefType(w, t.refType)
-        writeLimits(w, t.limits, null)
-        if (t.init !== null) encodeConstExpr(w, t.init, memIs64())
-      }
-      break
-    case 5:
-      if (m.memories.length === 0) return null
-      w.u32(m.memories.length)
-      for (const mem of m.memories) writeLimits(w, mem.limits, mem.pageSizeLog2)
-      break
-    case 13:
-      if (m.tags.length === 0) return null
-      w.u32(m.tags.length)
-      for (const t of m.tags) {
-        w.u8(0)
-        w.u32(t.type)
-      }
-      break
-    case 6: {
-      if (m.globals.length === 0) return null
-      const mem = memIs64()
-      w.u32(m.globals.length)
-      for (const g of m.globals) {
-        writeValType(w, g.type)
-        w.u8(g.mutable ? 1 : 0)
-        encodeConstExpr(w, g.init, mem)
-      }
-      break
-    }
-    case 7:
-      if (m.exports.length === 0) return null
-      w.u32(m.exports.length)
-      for (const e of m.exports) {
-        w.name(e.name)
-        w.u8(EXTERN_CODE[e.kind])
-        w.u32(e.index)
-      }
-      break
-    case 8:
-      if (m.start === null) return null
-      w.u32(m.start)
-      break
-    case 9: {
-      if (m.elems.length === 0) return null
-      const mem = memIs64()
-      w.u32(m.elems.length)
-      for (const seg of m.elems) {
-        const flags = elemFlags(seg)
-        w.u32(flags)
-        if (seg.mode === 'active') {
-          if ((flags & 2) !== 0) w.u32(seg.table)
-          encodeConstExpr(w, seg.offset ?? [], mem)
-        }
-        const hasKind = seg.mode !== 'active' || (flags & 2) !== 0
-        if (seg.exprs !== null) {
-          if (hasKind) writeRefType(w, seg.refType)
-          w.u32(seg.exprs.length)
-          for (const e of seg.exprs) encodeConstExpr(w, e, mem)
-        } else {
-          if (hasKind) w.u8(0)
-          const funcs = seg.funcs ?? []
-          w.u32(funcs.length)
-          for (const f of funcs) w.u32(f)
-        }
-      }
-      break
-    }
-    case 12:
-      if (!m.hasDataCount) return null
-      w.u32(m.datas.length)
-      break
-    case 10: {
-      if (m.funcs.length === 0) return null
-      const ctx = { memIs64: memIs64() }
-      w.u32(m.funcs.length)
-      const scratch = new Writer(1 << 16)
-      for (const f of m.funcs) {
-        if (f.body !== null) {
-          scratch.len = 0
-          encodeFuncBody(scratch, f.body, ctx)
-          w.sized(scratch)
-        } else if (f.raw !== null) {
-          w.u32(f.raw.length)
-          w.bytes(f.raw)
-        } else throw new Error('a function has neither a body nor raw bytes')
-      }
-      break
-    }
-    case 11: {
-      if (m.datas.length === 0) return null
-      const mem = memIs64()
-      w.u32(m.datas.length)
-      for (const seg of m.datas) {
-        const flags = dataFlags(seg)
-        w.u32(flags)
-        if (flags === 2) w.u32(seg.mem)
-        if (flags !== 1) encodeConstExpr(w, seg.offset ?? [], mem)
-        w.u32(seg.bytes.length)
-        w.bytes(seg.bytes)
-      }
-      break
-    }
-    default:
-      throw new Error(`unknown section id ${id}`)
-  }
-  return w.finish()
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
-  return true
-}
-
-/**
- * Writes the module. A section whose input used longer-than-needed encodings is written with its
- * original bytes as long as the IR still encodes to what it encoded to at decode time, so untouched
- * modules round-trip byte for byte.
- */
+/** Writes the module. */
 export function encode(m: Module): Uint8Array<ArrayBuffer> {
   const out = new Writer(1 << 16)
-  out.bytes(new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]))
-  const writeCustoms = (after: number): void => {
-    for (const c of m.customs) {
-      if (c.after !== after) continue
-      let data = c.data
-      if (c.name === 'name' && m.names !== null) {
-        data = encodeNameSection(m.names)
-        const orig = m.originals.get(NAME_SECTION_KEY)
-        if (orig !== undefined && sameBytes(orig.canonical, data)) data = orig.raw
-      }
-      const body = new Writer(c.name.length + data.length + 8)
-      body.name(c.name)
-      body.bytes(data)
-      out.u8(0)
-      out.sized(body)
-    }
-  }
-  writeCustoms(0)
+  out.bytes(HEADER)
+  writeCustoms(out, m, 0)
   for (const id of SECTION_ORDER) {
-    let content = canonicalSection(m, id)
+    const content = canonicalSection(m, id)
     if (content !== null) {
-      const orig = m.originals.get(id)
-      if (orig !== undefined && sameBytes(orig.canonical, content)) content = orig.raw
       out.u8(id)
-      out.u32(content.length)
-      out.bytes(content)
+      out.sizedBytes(originalOr(m, id, content), m.sizeWidths.get(id))
     }
-    writeCustoms(id)
+    writeCustoms(out, m, id)
   }
   return out.finish()
+}
+
+/** The custom sections that followed known section `after` (0: before all of them). */
+function writeCustoms(out: Writer, m: Module, after: number): void {
+  for (const c of m.customs) {
+    if (c.after !== after) continue
+    let data = c.data
+    if (c.name === 'name' && m.names !== null)
+      data = originalOr(m, NAME_SECTION_KEY, encodeNameSection(m.names))
+    const body = new Writer(c.name.length + data.length + 8)
+    body.name(c.name)
+    body.bytes(data)
+    out.u8(0)
+    out.sized(body, c.sizeWidth)
+  }
 }

@@ -1,17 +1,16 @@
 export { type BodyContext, MAX_LOCALS } from './decode-body.js'
 export {
   bodyContext,
-  countImports,
   type DecodeOptions,
   decode,
   decodeFunction,
-  funcTypeAt,
   liftFunction,
   SECTION_NAMES,
 } from './decode-module.js'
 export { encode } from './encode-module.js'
 export { type DecodeLocation, WasmDecodeError, WasmEncodeError } from './errors.js'
 export * from './ir.js'
+export { countImports, funcTypeAt, memoriesIs64 } from './module-info.js'
 export { encodeNameSection, getNames, parseNameSection, setFunctionName, setLocalName } from './names.js'
 export { type Control, type Imm, OPS, type OpInfo, opByCode, opByName } from './opcodes.js'
 export { printBody } from './print.js'

@@ -100,6 +100,8 @@ export interface Func {
   raw: Uint8Array | null
   /** Absolute offset of `raw` in the decoded input, for error messages. */
   rawOffset: number
+  /** Width of the body's size field when the input padded it (see `Module.sizeWidths`); absent: shortest. */
+  sizeWidth?: number
 }
 
 export interface Limits {
@@ -186,6 +188,8 @@ export interface CustomSection {
   data: Uint8Array
   /** Id of the known section it followed (0 = before all of them). */
   after: number
+  /** Width of the section's size field when the input padded it (see `Module.sizeWidths`). */
+  sizeWidth?: number
 }
 
 export type NameMap = Map<number, string>
@@ -224,8 +228,15 @@ export interface Module {
   hasDataCount: boolean
   customs: CustomSection[]
   names: NameSection | null
-  /** Original bytes of sections whose shortest re-encoding differs from the input (see encode). */
+  /** Original bytes of sections whose shortest re-encoding differs from the input (see originals.ts). */
   originals: Map<number, { raw: Uint8Array; canonical: Uint8Array }>
+  /**
+   * Width in bytes of a known section's size field where the input wrote it longer than needed, by
+   * section id (custom sections and function bodies carry theirs as `sizeWidth`). Go's linker reserves
+   * 5 bytes for every size and patches them in place; the encoder writes each size field at least as
+   * wide as it came, edited or not, so an untouched module keeps its exact bytes.
+   */
+  sizeWidths: Map<number, number>
 }
 
 export function emptyModule(): Module {
@@ -246,5 +257,6 @@ export function emptyModule(): Module {
     customs: [],
     names: null,
     originals: new Map(),
+    sizeWidths: new Map(),
   }
 }

@@ -1,6 +1,7 @@
 /** The `name` custom section: parsed on demand, written back from the IR. */
 import { WasmDecodeError } from './errors.js'
 import type { Module, NameMap, NameSection } from './ir.js'
+import { rememberOriginal } from './originals.js'
 import { Reader } from './reader.js'
 import { Writer } from './writer.js'
 
@@ -101,12 +102,6 @@ export function encodeNameSection(names: NameSection): Uint8Array {
   return w.finish()
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
-  return true
-}
-
 /**
  * The module's names, parsed on first use (creating an empty name section if there is none), so that a
  * module nobody asks about pays nothing for its name section. Throws WasmDecodeError if it is malformed.
@@ -120,9 +115,7 @@ export function getNames(module: Module): NameSection {
     return module.names
   }
   const names = parseNameSection(custom.data)
-  const canonical = encodeNameSection(names)
-  if (!sameBytes(canonical, custom.data))
-    module.originals.set(NAME_SECTION_KEY, { raw: custom.data, canonical })
+  rememberOriginal(module, NAME_SECTION_KEY, custom.data, encodeNameSection(names))
   module.names = names
   return names
 }

@@ -3,6 +3,16 @@ import { WasmDecodeError } from './errors.js'
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 
 /**
+ * Small i64 values, made once: i64 constants are mostly small (Go's code is full of them), and a
+ * bigint is a heap object, so sharing these saves an allocation per constant.
+ */
+const SMALL_BIGINT_MIN = -256
+const SMALL_BIGINT_MAX = 4095
+const SMALL_BIGINTS: bigint[] = Array.from({ length: SMALL_BIGINT_MAX - SMALL_BIGINT_MIN + 1 }, (_, i) =>
+  BigInt(i + SMALL_BIGINT_MIN),
+)
+
+/**
  * Cursor over the input bytes. Every read is bounds-checked and throws WasmDecodeError, so malformed input
  * can never surface as a RangeError or read garbage. `section`/`funcIndex` are kept here so that any error
  * raised while reading carries its location without threading it through every call.
@@ -154,7 +164,9 @@ export class Reader {
       if ((b & 0x80) === 0) {
         if ((b & 0x40) !== 0) result -= mul
         this.checkSignedCanonical(start, b)
-        return BigInt(result)
+        return result >= SMALL_BIGINT_MIN && result <= SMALL_BIGINT_MAX
+          ? (SMALL_BIGINTS[result - SMALL_BIGINT_MIN] as bigint)
+          : BigInt(result)
       }
     }
     this.pos = start

@@ -71,6 +71,11 @@ export class Writer {
   }
 
   s64(v: bigint): void {
+    // Most i64 constants fit 32 bits: integer arithmetic then, doubles up to 2^51, bigints beyond.
+    if (v >= -0x80000000n && v < 0x80000000n) {
+      this.s32(Number(v))
+      return
+    }
     if (v >= -0x8000000000000n && v < 0x8000000000000n) {
       this.sInt(Number(v))
       return
@@ -125,12 +130,41 @@ export class Writer {
     this.bytes(data)
   }
 
-  /** Writes `inner`'s content prefixed by its length. */
-  sized(inner: Writer): void {
-    this.u32(inner.len)
+  /**
+   * A u32 LEB in at least `width` bytes (at most 5): the value's last group is followed by `0x80`…`0x00`
+   * padding, as producers that patch sizes in place write them (Go's linker pads every size to 5 bytes).
+   */
+  u32Padded(v: number, width: number): void {
+    if (this.len + 5 > this.buf.length) this.grow(5)
+    const buf = this.buf
+    v >>>= 0
+    const last = Math.min(width, 5) - 1
+    for (let i = 0; ; i++) {
+      const more = v >= 0x80 || i < last
+      buf[this.len++] = more ? (v & 0x7f) | 0x80 : v
+      if (!more) return
+      v >>>= 7
+    }
+  }
+
+  /** A size field: the shortest LEB, or padded to `width` bytes when the input had it so. */
+  private size(n: number, width: number | undefined): void {
+    if (width === undefined || width <= 1) this.u32(n)
+    else this.u32Padded(n, width)
+  }
+
+  /** Writes `inner`'s content prefixed by its length (in at least `width` bytes). */
+  sized(inner: Writer, width?: number): void {
+    this.size(inner.len, width)
     if (this.len + inner.len > this.buf.length) this.grow(inner.len)
     this.buf.set(inner.buf.subarray(0, inner.len), this.len)
     this.len += inner.len
+  }
+
+  /** Writes `data` prefixed by its length (in at least `width` bytes). */
+  sizedBytes(data: Uint8Array, width?: number): void {
+    this.size(data.length, width)
+    this.bytes(data)
   }
 
   finish(): Uint8Array<ArrayBuffer> {
@@ -139,3 +173,8 @@ export class Writer {
 }
 
 const textEncoder = new TextEncoder()
+
+/** Bytes in the shortest LEB128 of the u32 `v`. */
+export function u32Width(v: number): number {
+  return v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5
+}

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { WasmDecodeError } from '../src/errors.js'
 import { Reader } from '../src/reader.js'
-import { Writer } from '../src/writer.js'
+import { u32Width, Writer } from '../src/writer.js'
 
 function bytesOf(write: (w: Writer) => void): Uint8Array {
   const w = new Writer(4)
@@ -61,6 +61,25 @@ describe('LEB128', () => {
     const s = new Reader(new Uint8Array([0xff, 0x7f]))
     expect(s.s32()).toBe(-1)
     expect(s.nonCanonical).toBe(true)
+  })
+
+  it.each([
+    [0, 1, 1],
+    [0, 5, 5],
+    [127, 2, 2],
+    [128, 1, 2],
+    [300, 5, 5],
+    [2 ** 21, 2, 4],
+    [2 ** 32 - 1, 5, 5],
+    [7, 9, 5],
+  ])('u32Padded(%d, width %d) takes %d bytes and reads back', (v, width, bytes) => {
+    const b = bytesOf(w => w.u32Padded(v, width))
+    expect(b.length).toBe(bytes)
+    expect(u32Width(v)).toBe(bytesOf(w => w.u32(v)).length)
+    const r = new Reader(b)
+    expect(r.u32()).toBe(v)
+    expect(r.atEnd()).toBe(true)
+    expect(r.nonCanonical).toBe(bytes > u32Width(v))
   })
 
   it.each([
