@@ -29,6 +29,11 @@ export const QUERY_RE = /[?&]asyncify(?:[&=]|$)/
 /** Query of the asset requests the glue makes in webpack, Rspack and esbuild: `asyncify-asset=<role>.<key>`. */
 export const ASSET_QUERY = 'asyncify-asset'
 export const ASSET_QUERY_RE = /[?&]asyncify-asset=(asyncify|original)\.([0-9a-f]{64})(?:&|$)/
+
+/** The request for one binary: `file?asyncify-asset=<role>.<key>` (webpack, Rspack and esbuild). */
+export function assetRequestOf(asset: Asset): string {
+  return `${asset.file}?${ASSET_QUERY}=${asset.role}.${asset.key}`
+}
 export const RUNTIME_ID = DEFAULT_RUNTIME
 /** Query parameters bundlers add on their own (Vite's HMR timestamp, its `import` marker, version hashes). */
 const BUNDLER_PARAMS = ['t', 'import', 'v']
@@ -123,10 +128,6 @@ export class AsyncifyContext {
 
   get root(): string {
     return this.resolved.root
-  }
-
-  get cacheDir(): string | false {
-    return this.resolved.cacheDir
   }
 
   /** `./x.wasm?asyncify` (relative to `importer`, root-relative, absolute or a package path) → `/abs/x.wasm?asyncify`. */

@@ -5,11 +5,11 @@
  */
 import type { BuildOptions, PluginBuild } from 'esbuild'
 import {
-  ASSET_QUERY,
   ASSET_QUERY_RE,
   type AssetRole,
   type AssetSink,
   type AsyncifyContext,
+  assetRequestOf,
   RUNTIME_ID,
 } from '../context.js'
 
@@ -25,7 +25,7 @@ interface AssetData {
 export const esbuildHooks = {
   sink: {
     reference(asset) {
-      return { kind: 'import', specifier: `${asset.file}?${ASSET_QUERY}=${asset.role}.${asset.key}` }
+      return { kind: 'import', specifier: assetRequestOf(asset) }
     },
   } satisfies AssetSink,
 

@@ -9,7 +9,13 @@
  * Watch mode and dev servers rebuild on a `.wasm` change: the glue depends on the file (unplugin's
  * `addWatchFile`) and the asset module's resource is the file itself.
  */
-import { ASSET_QUERY, ASSET_QUERY_RE, type AssetSink, type AsyncifyContext, PLUGIN_NAME } from '../context.js'
+import {
+  ASSET_QUERY_RE,
+  type AssetSink,
+  type AsyncifyContext,
+  assetRequestOf,
+  PLUGIN_NAME,
+} from '../context.js'
 
 /** What this adapter needs of webpack's and Rspack's compilers (their types differ in details we do not use). */
 interface CompilerLike {
@@ -34,7 +40,7 @@ const ASSET_LOADER = new URL(
 export const webpackLikeSetup = {
   sink: {
     reference(asset) {
-      return { kind: 'url', url: `${asset.file}?${ASSET_QUERY}=${asset.role}.${asset.key}` }
+      return { kind: 'url', url: assetRequestOf(asset) }
     },
   } satisfies AssetSink,
 
