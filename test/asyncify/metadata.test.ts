@@ -78,6 +78,27 @@ describe('metadata section', () => {
     expect(meta.suspendingExports).toEqual(['main'])
   })
 
+  it('gives the result types of the suspending imports, in their order', async () => {
+    const { meta } = await metadataOf(
+      `(module
+      (import "env" "a" (func $a (result i64 f32)))
+      (import "env" "quiet" (func $quiet (result i32)))
+      (import "env" "b" (func $b (result externref)))
+      (import "env" "c" (func $c))
+      (memory (export "memory") 1)
+      (func (export "main") (result i64)
+        (drop (call $b)) (call $c) (drop (call $quiet)) (drop (call $a))))`,
+      { imports: ['env.a', 'env.b', 'env.c'] },
+      watAll,
+    )
+    expect(meta.suspendingImports).toEqual([
+      ['env', 'a'],
+      ['env', 'b'],
+      ['env', 'c'],
+    ])
+    expect(meta.suspendingImportResults).toEqual([['i64', 'f32'], ['(ref null extern)'], []])
+  })
+
   it('says whether reference slots can be released', async () => {
     const { meta } = await metadataOf(
       `(module

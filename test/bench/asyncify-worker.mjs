@@ -12,8 +12,9 @@
 //       A small module whose export recurses to a depth, then calls a sleeping import, instrumented by
 //       ours or binaryen at `level` (plain: not instrumented, the import returns at once). Per depth:
 //       count/2 warm-up round trips, then `count` timed ones in 5 batches (median batch reported), each an
-//       unwind + rewind driven by the raw ABI.
+//       unwind, an await and a rewind driven by @unplugin-asyncify/runtime (packages/runtime/dist).
 import { readFileSync, writeFileSync } from 'node:fs'
+import { expected, ROUNDTRIP_WAT } from './roundtrip-module.mjs'
 
 const [op, ...args] = process.argv.slice(2)
 
@@ -116,34 +117,6 @@ async function normal([file]) {
   }
 }
 
-/**
- * `run(n)`: n wasm frames of itself, the innermost calling env.sleep; three locals of different types
- * live across the recursive call. Returns 1 + Σ_{k=2..n} 5k.
- */
-const ROUNDTRIP_WAT = `
-(module
-  (import "env" "sleep" (func $sleep))
-  (memory (export "memory") 2)
-  (func $run (export "run") (param $n i32) (result i32)
-    (local $a i32) (local $b i64) (local $c f64)
-    (local.set $a (i32.mul (local.get $n) (i32.const 3)))
-    (local.set $b (i64.extend_i32_u (local.get $n)))
-    (local.set $c (f64.convert_i32_u (local.get $n)))
-    (if (i32.le_u (local.get $n) (i32.const 1))
-      (then (call $sleep) (return (i32.const 1))))
-    (i32.add
-      (call $run (i32.sub (local.get $n) (i32.const 1)))
-      (i32.add
-        (local.get $a)
-        (i32.add (i32.wrap_i64 (local.get $b)) (i32.trunc_f64_u (local.get $c)))))))
-`
-
-function expected(depth) {
-  let sum = 1
-  for (let k = 2; k <= depth; k++) sum += 5 * k
-  return sum
-}
-
 async function roundtripModule(impl, lvl) {
   const parsed = binaryen.parseText(ROUNDTRIP_WAT)
   parsed.setFeatures(FEATURES)
@@ -159,10 +132,55 @@ async function roundtripModule(impl, lvl) {
   return (await asyncify(bytes, { optimize: lvl })).binary
 }
 
-/** The asyncify data structure: { current, end } at DATA, the buffer right after it. */
-const DATA = 1024
+/** The runtime's buffers: a region at REGION (its first slot's header is there), one slot in use at a time. */
+const REGION = 1024
 const BUFFER_BYTES = 32 * 1024
 const BATCHES = 5
+
+/**
+ * `once(depth)` → a promise of run(depth)'s result, through @unplugin-asyncify/runtime (asyncify mode): the
+ * import returns an already resolved promise, so one call is an unwind, an await and a rewind.
+ */
+async function runtimeRoundTrip(binary) {
+  const { instantiate } = await import('../../packages/runtime/dist/index.js')
+  const { DATA_HEADER, EXPORTS, STATE } = await import('../../packages/runtime/dist/abi.js')
+  const resolved = Promise.resolve()
+  let sleeps = 0
+  let saved = -1
+  let view
+  const header = DATA_HEADER.i32
+  const { exports, instance } = await instantiate(
+    binary,
+    {
+      env: {
+        sleep: () => {
+          sleeps++
+          // Runs after the unwind and before the rewind: the frames the unwind saved.
+          if (saved < 0)
+            resolved.then(
+              () => (saved = view.getUint32(REGION + header.current, true) - (REGION + header.size)),
+            )
+          return resolved
+        },
+      },
+    },
+    {
+      mode: 'asyncify',
+      region: { start: REGION, size: BUFFER_BYTES + 64 },
+      asyncifyStackSize: BUFFER_BYTES,
+      stackPointer: false,
+    },
+  )
+  view = new DataView(instance.exports.memory.buffer)
+  // One checked round trip: the import suspended once, the unwind saved frames, the rewind consumed them.
+  const value = await exports.run(3)
+  if (value !== expected(3) || sleeps !== 1 || instance.exports[EXPORTS.get_state]() !== STATE.normal)
+    throw new Error(`run(3) through the runtime returned ${value} after ${sleeps} suspensions`)
+  if (saved <= 0) throw new Error('the unwind saved nothing')
+  if (view.getUint32(REGION + header.current, true) !== REGION + header.size)
+    throw new Error('the rewind left the data pointer moved')
+  return depth => exports.run(depth)
+}
 
 async function roundtrip([impl, lvlText, depthsText, countText]) {
   if (!['plain', 'ours', 'binaryen'].includes(impl) || !depthsText) usage()
@@ -171,58 +189,23 @@ async function roundtrip([impl, lvlText, depthsText, countText]) {
   const count = Number(countText)
   if (!depths.every(d => Number.isInteger(d) && d >= 1) || !Number.isInteger(count) || count < 10) usage()
   const binary = await roundtripModule(impl, lvl)
-  let ex
-  let rewinding = false
-  let heap
-  const sleep =
+  // plain: one synchronous call of the uninstrumented module (the import returns at once), for scale.
+  const plain =
     impl === 'plain'
-      ? () => {}
-      : () => {
-          if (rewinding) {
-            ex.asyncify_stop_rewind()
-            rewinding = false
-            return
-          }
-          heap[DATA >> 2] = DATA + 8
-          heap[(DATA >> 2) + 1] = DATA + 8 + BUFFER_BYTES
-          ex.asyncify_start_unwind(DATA)
-        }
-  const { instance } = await WebAssembly.instantiate(binary, { env: { sleep } })
-  ex = instance.exports
-  heap = new Int32Array(ex.memory.buffer)
-  const once =
-    impl === 'plain'
-      ? depth => ex.run(depth)
-      : depth => {
-          ex.run(depth)
-          ex.asyncify_stop_unwind()
-          ex.asyncify_start_rewind(DATA)
-          rewinding = true
-          return ex.run(depth)
-        }
-  if (impl !== 'plain') {
-    // One checked round trip: the first call unwinds, the second completes.
-    ex.run(3)
-    if (ex.asyncify_get_state() !== 1) throw new Error(`${impl}: run(3) did not unwind`)
-    ex.asyncify_stop_unwind()
-    const saved = heap[DATA >> 2] - (DATA + 8)
-    ex.asyncify_start_rewind(DATA)
-    rewinding = true
-    const value = ex.run(3)
-    if (value !== expected(3) || ex.asyncify_get_state() !== 0)
-      throw new Error(`${impl}: rewound run(3) returned ${value}, state ${ex.asyncify_get_state()}`)
-    if (heap[DATA >> 2] !== DATA + 8)
-      throw new Error(`${impl}: the rewind left the data pointer ${heap[DATA >> 2] - DATA - 8} bytes in`)
-    if (saved <= 0) throw new Error(`${impl}: the unwind saved nothing`)
+      ? (await WebAssembly.instantiate(binary, { env: { sleep: () => {} } })).instance.exports
+      : null
+  const once = plain === null ? await runtimeRoundTrip(binary) : null
+  const batch = async (depth, size, want) => {
+    let bad = 0
+    if (plain !== null) for (let i = 0; i < size; i++) bad += plain.run(depth) !== want ? 1 : 0
+    else for (let i = 0; i < size; i++) bad += (await once(depth)) !== want ? 1 : 0
+    return bad
   }
   // Warm-up first (every depth, so all code is tiered up before any clock), then BATCHES timed batches
   // of count/BATCHES round trips per depth; the median batch is reported.
-  for (const depth of depths) {
-    const want = expected(depth)
-    for (let i = 0; i < count / 2; i++) {
-      if (once(depth) !== want) throw new Error(`${impl}: run(${depth}) returned a wrong value`)
-    }
-  }
+  for (const depth of depths)
+    if ((await batch(depth, count / 2, expected(depth))) > 0)
+      throw new Error(`${impl}: run(${depth}) returned a wrong value`)
   const perDepth = {}
   const size = Math.ceil(count / BATCHES)
   for (const depth of depths) {
@@ -231,7 +214,7 @@ async function roundtrip([impl, lvlText, depthsText, countText]) {
     let bad = 0
     for (let b = 0; b < BATCHES; b++) {
       const t0 = performance.now()
-      for (let i = 0; i < size; i++) if (once(depth) !== want) bad++
+      bad += await batch(depth, size, want)
       batches.push(((performance.now() - t0) * 1000) / size)
     }
     if (bad > 0) throw new Error(`${impl}: run(${depth}) returned a wrong value ${bad} times`)

@@ -1,6 +1,7 @@
 // Asyncify benchmark on QuickJS: our rewrite (packages/core) against binaryen.js's asyncify pass, for
 // transform time, output size, speed of the instrumented module when nothing suspends, and the cost of an
-// unwind + rewind round trip. Every measurement runs in a fresh child process (asyncify-worker.mjs).
+// unwind + rewind round trip through the runtime. Every measurement runs in a fresh child process
+// (asyncify-worker.mjs).
 import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import os from 'node:os'
 import { join } from 'node:path'
@@ -23,7 +24,7 @@ export const name = 'asyncify'
 export const description =
   'QuickJS: asyncify time and output size vs binaryen.js asyncify, normal-path speed, unwind+rewind cost'
 /** Built packages this suite imports (run.mjs builds them if dist is missing). */
-export const packages = ['wasm', 'core']
+export const packages = ['wasm', 'runtime', 'core']
 /** The suite's input is fixed (it ignores --modules). */
 export const inputs = 'quickjs'
 
@@ -315,10 +316,12 @@ function report({ runs, input, results, errors, started, loadBefore, loadAfter }
     '',
     'A small module (in asyncify-worker.mjs) whose export recurses to the given depth of wasm frames, each',
     'with three locals (i32, i64, f64) live across the call, the innermost calling a sleeping import. One',
-    'round trip: call (the import calls `asyncify_start_unwind`), `asyncify_stop_unwind`,',
-    '`asyncify_start_rewind`, call again (the import calls `asyncify_stop_rewind` and returns), result',
-    `checked. ${ROUND_TRIPS} round trips per depth after ${ROUND_TRIPS / 2} warm-up ones, in 5 batches (median batch);`,
-    '"plain call" is one call of the uninstrumented module, for scale.',
+    'round trip: `await exports.run(depth)` through `@unplugin-asyncify/runtime` in asyncify mode, the',
+    'import returning an already resolved promise: the unwind, an await, the rewind (both binaries are',
+    "driven the same way; binaryen's has no metadata section, so every import and export may suspend),",
+    `result checked. ${ROUND_TRIPS} round trips per depth after ${ROUND_TRIPS / 2} warm-up ones, in 5 batches (median batch);`,
+    '"plain call" is one synchronous call of the uninstrumented module, for scale. The runtime suite below',
+    'compares the round trip with JSPI.',
     '',
     rtTable,
     '',

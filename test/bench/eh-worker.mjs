@@ -15,7 +15,8 @@
 //       paused calls of `hold`, which has 100 live externref locals, each on its own buffer), then per K:
 //       count/2 warm-up round trips of `kK` (K live externref locals), a 200 ms pause for V8's background
 //       tier-up, count/2 more, then 201 timed batches of about 0.5 ms (median batch reported), each round
-//       trip an unwind + rewind driven by the raw ABI. At the end every held stack is resumed and must see
+//       trip an unwind, an await and a rewind driven by @unplugin-asyncify/runtime (the held calls are
+//       calls in flight, each with its own buffer). At the end every held call is resumed and must see
 //       its 100 references.
 //   refs-binaryen
 //       binaryen.js's asyncify on the reference module: its outcome.
@@ -277,10 +278,9 @@ function compileWat(text) {
   return bytes
 }
 
-/** Layout: { current, end } structs, each followed by its buffer; the K stack after the held ones. */
+/** The runtime's region: { current, end } headers, each followed by its buffer; the K call's after the held ones. */
 const DATA = 1024
 const BUFFER_BYTES = 2048
-const STRIDE = (8 + BUFFER_BYTES + 15) & ~15
 /** Timed batches per K and the length each aims at. */
 const BATCHES = 201
 const BATCH_MS = 0.5
@@ -292,6 +292,9 @@ async function refs([hText, ksText, countText]) {
   if (!Number.isInteger(held) || held < 0 || held % HOLD_REFS !== 0) usage()
   if (!ks.every(k => Number.isInteger(k) && k >= 1) || !Number.isInteger(count) || count < 10) usage()
   const stacks = held / HOLD_REFS
+  const { DATA_HEADER } = await import('../../packages/runtime/dist/abi.js')
+  const h = DATA_HEADER.i32
+  const STRIDE = (h.size + BUFFER_BYTES + 15) & ~15
   const pages = Math.ceil((DATA + (stacks + 1) * STRIDE) / 65536) + 1
   const input = compileWat(refsWat(ks, pages))
   const { asyncify } = await import('../../packages/core/dist/index.js')
@@ -304,84 +307,80 @@ async function refs([hText, ksText, countText]) {
       throw new Error(`ours: ${name} saves ${saved[name]} locals, expected ${want}`)
   }
 
-  let ex
-  let view
-  let data = 0
-  let rewinding = false
+  // Through the runtime: held calls wait on promises settled at the end; the others on resolved ones.
+  const { instantiate } = await import('../../packages/runtime/dist/index.js')
+  const parked = []
+  const resolved = Promise.resolve()
+  let holding = false
+  let probe = null
   const sleep = () => {
-    if (rewinding) {
-      ex.asyncify_stop_rewind()
-      rewinding = false
-      return
-    }
-    view.setUint32(data, data + 8, true)
-    view.setUint32(data + 4, data + 8 + BUFFER_BYTES, true)
-    ex.asyncify_start_unwind(data)
+    if (holding) return new Promise(resolve => parked.push(resolve))
+    // A reaction queued now runs after the unwind and before the rewind.
+    if (probe !== null) resolved.then(probe)
+    probe = null
+    return resolved
   }
-  const { instance } = await WebAssembly.instantiate(binary, { env: { sleep } })
-  ex = instance.exports
-  view = new DataView(ex.memory.buffer)
+  const { exports, instance } = await instantiate(
+    binary,
+    { env: { sleep } },
+    {
+      mode: 'asyncify',
+      region: { start: DATA, size: (stacks + 1) * STRIDE },
+      asyncifyStackSize: BUFFER_BYTES,
+      stackPointer: false,
+    },
+  )
+  const view = new DataView(instance.exports.memory.buffer)
+  // The runtime's region hands out slot i at DATA + i * STRIDE while i calls are in flight.
   const dataOf = i => DATA + i * STRIDE
-  const frameBytes = at => view.getUint32(at, true) - (at + 8)
+  const frameBytes = at => view.getUint32(at + h.current, true) - (at + h.size)
 
   // Pause `stacks` calls of hold, each on its own buffer, each with its own object.
   const holders = Array.from({ length: stacks }, (_, i) => ({ holder: i }))
-  let holdFrameBytes
-  for (let i = 0; i < stacks; i++) {
-    data = dataOf(i)
-    ex.hold(holders[i])
-    if (ex.asyncify_get_state() !== 1) throw new Error(`hold ${i} did not unwind`)
-    ex.asyncify_stop_unwind()
-    holdFrameBytes = frameBytes(data)
-  }
+  holding = true
+  const holds = holders.map(o => exports.hold(o))
+  holding = false
+  if (parked.length !== stacks) throw new Error(`${parked.length} of ${stacks} hold calls suspended`)
+  const holdFrameBytes = stacks > 0 ? frameBytes(dataOf(stacks - 1)) : undefined
 
   const kData = dataOf(stacks)
   const object = { measured: true }
-  const once = fn => {
-    data = kData
-    fn(object)
-    ex.asyncify_stop_unwind()
-    ex.asyncify_start_rewind(kData)
-    rewinding = true
-    return fn(object)
-  }
   const kFrameBytes = {}
   for (const k of ks) {
-    const fn = ex[`k${k}`]
+    const fn = exports[`k${k}`]
     // One checked round trip.
-    data = kData
-    fn(object)
-    if (ex.asyncify_get_state() !== 1) throw new Error(`k${k} did not unwind`)
-    ex.asyncify_stop_unwind()
-    kFrameBytes[k] = frameBytes(kData)
-    ex.asyncify_start_rewind(kData)
-    rewinding = true
-    const value = fn(object)
-    if (value !== k || ex.asyncify_get_state() !== 0)
-      throw new Error(`k${k}: rewound call returned ${value}, state ${ex.asyncify_get_state()}`)
+    probe = () => {
+      kFrameBytes[k] = frameBytes(kData)
+    }
+    const value = await fn(object)
+    if (value !== k) throw new Error(`k${k}: the call returned ${value}`)
+    if (!(kFrameBytes[k] > 0)) throw new Error(`k${k}: the unwind saved nothing`)
     if (frameBytes(kData) !== 0) throw new Error(`k${k}: the rewind left the data pointer moved`)
   }
   // Warm-up (every K), a pause for V8's background tier-up to finish, a second warm-up; then per K
   // BATCHES short timed batches (each about BATCH_MS long, so most run without being preempted on a
   // loaded machine): the median batch's time per round trip is reported.
-  const warm = () => {
-    for (const k of ks) {
-      const fn = ex[`k${k}`]
-      for (let i = 0; i < count / 2; i++) if (once(fn) !== k) throw new Error(`k${k} returned a wrong value`)
-    }
+  const run = async (fn, k, n) => {
+    let bad = 0
+    for (let i = 0; i < n; i++) bad += (await fn(object)) !== k ? 1 : 0
+    return bad
   }
-  warm()
+  const warm = async () => {
+    for (const k of ks)
+      if ((await run(exports[`k${k}`], k, count / 2)) > 0) throw new Error(`k${k} returned a wrong value`)
+  }
+  await warm()
   await new Promise(resolve => setTimeout(resolve, 200))
-  warm()
+  await warm()
   const usPerRoundTrip = {}
   const spread = {}
   for (const k of ks) {
-    const fn = ex[`k${k}`]
+    const fn = exports[`k${k}`]
     // Batch size: round trips that take about BATCH_MS.
     let size = 16
     for (;;) {
       const t0 = performance.now()
-      for (let i = 0; i < size; i++) once(fn)
+      await run(fn, k, size)
       if (performance.now() - t0 >= BATCH_MS || size >= 1 << 20) break
       size *= 2
     }
@@ -389,7 +388,7 @@ async function refs([hText, ksText, countText]) {
     let bad = 0
     for (let b = 0; b < BATCHES; b++) {
       const t0 = performance.now()
-      for (let i = 0; i < size; i++) if (once(fn) !== k) bad++
+      bad += await run(fn, k, size)
       batches.push(((performance.now() - t0) * 1000) / size)
     }
     if (bad > 0) throw new Error(`k${k} returned a wrong value ${bad} times`)
@@ -398,14 +397,12 @@ async function refs([hText, ksText, countText]) {
     spread[k] = { p10: batches[Math.floor(BATCHES / 10)], p90: batches[Math.floor((BATCHES * 9) / 10)], size }
   }
 
-  // The held stacks kept their references: each resumes and counts all HOLD_REFS of them.
-  for (let i = 0; i < stacks; i++) {
-    ex.asyncify_start_rewind(dataOf(i))
-    rewinding = true
-    const value = ex.hold(holders[i])
-    if (value !== HOLD_REFS || ex.asyncify_get_state() !== 0)
-      throw new Error(`held stack ${i} resumed with ${value} non-null references, not ${HOLD_REFS}`)
-  }
+  // The held calls kept their references: each resumes and counts all HOLD_REFS of them.
+  for (const resume of parked) resume()
+  const values = await Promise.all(holds)
+  const wrong = values.findIndex(v => v !== HOLD_REFS)
+  if (wrong >= 0)
+    throw new Error(`held call ${wrong} resumed with ${values[wrong]} non-null references, not ${HOLD_REFS}`)
   return {
     op: 'refs',
     held,

@@ -29,7 +29,7 @@ export const name = 'eh'
 export const description =
   'vips (legacy EH): translate + asyncify vs binaryen.js; reference save/restore cost vs references held'
 /** Built packages this suite imports (run.mjs builds them if dist is missing). */
-export const packages = ['wasm', 'core']
+export const packages = ['wasm', 'runtime', 'core']
 /** The suite's inputs are fixed (it ignores --modules). */
 export const inputs = 'vips + a WAT module with externref locals'
 
@@ -327,11 +327,11 @@ function report({ runs, input, results, errors, started, loadBefore, loadAfter }
     `(optimize 0). Export \`kK(e)\` sets K externref locals from its parameter, calls the sleeping import,`,
     'then returns how many are non-null (checked: K). Our rewrite saves exactly the K references (report',
     'checked), each to a slot of its module-internal tables, the frame storing the slot index. Before the',
-    `clock, H references are held: H / ${HOLD_REFS} calls of \`hold\` (${HOLD_REFS} live externref locals${holdFrame === undefined ? '' : `, a ${holdFrame}-byte frame`}) are left`,
-    'paused, each on its own `{ current, end }` struct and buffer in memory; at the end each is resumed and',
-    `must see its ${HOLD_REFS} references. One round trip: call (the import calls \`asyncify_start_unwind\`),`,
-    '`asyncify_stop_unwind`, `asyncify_start_rewind`, call again (the import calls `asyncify_stop_rewind`),',
-    `result checked. Per K: ${WARMUP_COUNT / 2} warm-up round trips, a 200 ms pause (V8's background tier-up),`,
+    `clock, H references are held: H / ${HOLD_REFS} calls of \`hold\` (${HOLD_REFS} live externref locals${holdFrame === undefined ? '' : `, a ${holdFrame}-byte frame`}) are left suspended,`,
+    'in flight through `@unplugin-asyncify/runtime`, each with its own buffer in memory; at the end each is',
+    `resumed and must see its ${HOLD_REFS} references. One round trip: \`await kK(e)\` through the runtime,`,
+    'the import returning an already resolved promise (an unwind, an await, a rewind), result checked.',
+    `Per K: ${WARMUP_COUNT / 2} warm-up round trips, a 200 ms pause (V8's background tier-up),`,
     `${WARMUP_COUNT / 2} more, then 201 timed batches of about 0.5 ms each; the median batch's time per round`,
     'trip is the process\'s figure. One process per H (measuring every K), rounds interleaved; "per-run',
     `range" is the lowest and highest H = ${HS.at(-1).toLocaleString('en-US')} / H = 0 ratio within one round.`,

@@ -131,3 +131,11 @@ export function sectionHeader(title, started, runs, loadBefore, loadAfter) {
     '',
   ]
 }
+
+export function formatUs(us) {
+  if (us === undefined) return '–'
+  if (us < 1) return `${us.toFixed(3)} µs`
+  if (us < 10) return `${us.toFixed(2)} µs`
+  if (us < 100) return `${us.toFixed(1)} µs`
+  return `${Math.round(us)} µs`
+}

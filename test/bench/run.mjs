@@ -20,13 +20,14 @@ import * as codec from './codec.mjs'
 import * as eh from './eh.mjs'
 import { updateSection } from './lib.mjs'
 import * as plugin from './plugin.mjs'
+import * as runtime from './runtime.mjs'
 
 /**
  * Benchmark suites; each owns the `<!-- name:start -->` … `<!-- name:end -->` section of RESULTS.md.
  * Optional exports: `packages` (the built packages it imports; default ['wasm']) and `inputs` (a label
  * for a suite with a fixed input, which ignores --modules).
  */
-const SUITES = [codec, asyncify, eh, plugin]
+const SUITES = [codec, asyncify, eh, runtime, plugin]
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, '..', '..')

@@ -1,10 +1,11 @@
-// JS drivers for asyncified modules, speaking the raw asyncify ABI (the one binaryen's Asyncify pass
-// defines, which our rewrite implements too). Two drivers:
+// JS drivers for asyncified modules, for tests. The ABI's names, states and data layout come from the
+// runtime's abi.ts (`@unplugin-asyncify/runtime/abi`), written down once.
 //
-// 1. `instantiateAsyncified(binary, imports, options)`: imports may be async (return promises). A call
-//    goes through `driver.call(exportName, ...args)`; when an import returns a promise the driver unwinds
-//    the wasm stack into a buffer, awaits the promise, rewinds and hands the import's value back to wasm.
-//    Several calls may be in flight at once (coroutines): each takes its own buffer.
+// 1. `instantiateAsyncified(binary, imports, options)`: the runtime (`@unplugin-asyncify/runtime`) in
+//    asyncify mode, with what the scenario tests look at on top: `driver.call(exportName, ...args)`,
+//    unwind counts per call and in total (`callWithStats`, `unwinds`, `rewinds`), the raw control
+//    exports, the data memory, and where each call's `{ current, end }` header is (`slotAddress`): the
+//    buffers come from a region at `dataAddr` (the runtime's `options.region`), one after another.
 //
 // 2. `suspendEverywhereImports(imports)` + `runSuspendingEverywhere(instance, exportName, args, options)`:
 //    synchronous. Every call of a (wrapped) import unwinds the whole stack and rewinds it right away, so a
@@ -20,56 +21,44 @@
 //    pick an address the module does not use). A module whose memory is not exported can be rewritten
 //    with `inSecondaryMemory: true`, which exports a memory of the data's own as `asyncify_memory`.
 //
-// The ABI, in short. Exports: asyncify_start_unwind(data), asyncify_stop_unwind(),
-// asyncify_start_rewind(data), asyncify_stop_rewind(), asyncify_get_state() (0 normal, 1 unwinding,
-// 2 rewinding). `data` is the address of `{ current, end }` (two i32, or two i64 with memory64) in the
-// asyncify memory; the saved frames grow up from `current`, and the four control functions trap when
-// current > end (the buffer overflowed). Suspending from an import: write the struct, call
-// start_unwind(data) and return anything; every instrumented frame saves itself and returns, so the export
-// returns (its result is garbage) with state 1. Call stop_unwind(), wait, call start_rewind(data) and call
-// the same export again with the same arguments: the frames restore themselves and the suspended import is
-// called again while the state is 2; it calls stop_rewind() and returns the real value.
+// 3. `createStackScheduler(options)`: synchronous too; the test decides which paused stack resumes next.
 //
-// Imports called again while rewinding that are NOT the suspended one are JS frames between two wasm
-// frames (export A → JS import → export B → the import that suspended): the rewind re-enters them, so
-// they run again and must call back into wasm the same way (the drivers pass such calls through).
-import { decode, type Module, type ValType } from '@unplugin-asyncify/wasm'
+// The ABI, in short (abi.ts has it in full): the control exports `EXPORTS.start_unwind(data)`, ...; the
+// states `STATE`; `data` is the address of `{ current, end }` (`DATA_HEADER`, i32 or i64 fields) in the
+// asyncify memory; saved frames grow up from `current`; the control functions trap when current > end.
+// Suspending from an import: write the header, call start_unwind(data) and return anything; every
+// instrumented frame saves itself and returns, so the export returns with the state unwinding. Call
+// stop_unwind(), start_rewind(data) and call the same export again with the same arguments: the frames
+// restore themselves and the suspended import is called again while rewinding; it calls stop_rewind()
+// and returns the real value.
+import { AsyncLocalStorage } from 'node:async_hooks'
+import { AsyncifyError, instantiate } from '@unplugin-asyncify/runtime'
+import {
+  API_NAMES,
+  type ApiName,
+  type ControlFunctions,
+  DATA_HEADER,
+  decodeMetadata,
+  EXPORTS,
+  METADATA_SECTION,
+  STATE,
+} from '@unplugin-asyncify/runtime/abi'
 
-export const STATE_NORMAL = 0
-export const STATE_UNWINDING = 1
-export const STATE_REWINDING = 2
+export const STATE_NORMAL = STATE.normal
+export const STATE_UNWINDING = STATE.unwinding
+export const STATE_REWINDING = STATE.rewinding
 
-/** The control exports of an asyncified module. Pointers are bigint with memory64. */
-export interface AsyncifyControl {
-  asyncify_start_unwind(data: number | bigint): void
-  asyncify_stop_unwind(): void
-  asyncify_start_rewind(data: number | bigint): void
-  asyncify_stop_rewind(): void
-  asyncify_get_state(): number
-}
+/** The control exports of an asyncified module, under their export names (abi.ts). Pointers are bigint with memory64. */
+export type AsyncifyControl = { [K in ApiName as (typeof EXPORTS)[K]]: ControlFunctions[K] }
 
 type AnyFunction = (...args: unknown[]) => unknown
 type ImportObject = Record<string, Record<string, unknown>>
 
 function control(exports: WebAssembly.Exports): AsyncifyControl {
-  for (const name of [
-    'asyncify_start_unwind',
-    'asyncify_stop_unwind',
-    'asyncify_start_rewind',
-    'asyncify_stop_rewind',
-    'asyncify_get_state',
-  ]) {
+  for (const name of API_NAMES.map(n => EXPORTS[n])) {
     if (typeof exports[name] !== 'function') throw new Error(`the module does not export ${name}`)
   }
   return exports as unknown as AsyncifyControl
-}
-
-function isThenable(v: unknown): v is PromiseLike<unknown> {
-  return (
-    v !== null &&
-    (typeof v === 'object' || typeof v === 'function') &&
-    typeof (v as PromiseLike<unknown>).then === 'function'
-  )
 }
 
 /** Whether a memory is a memory64 one: its grow() takes a bigint (a number throws a TypeError). */
@@ -83,10 +72,7 @@ export function isMemory64(memory: WebAssembly.Memory): boolean {
   }
 }
 
-/** Size of the `{ current, end }` header. */
-function headerSize(memory64: boolean): number {
-  return memory64 ? 16 : 8
-}
+const header = (memory64: boolean) => DATA_HEADER[memory64 ? 'i64' : 'i32']
 
 /**
  * Writes `{ current: data + header, end: data + header + bufferSize }` at `data`. Returns the pointer to
@@ -99,16 +85,17 @@ export function writeAsyncifyData(
   memory64: boolean,
 ): number | bigint {
   const view = new DataView(memory.buffer)
-  const start = data + headerSize(memory64)
+  const h = header(memory64)
+  const start = data + h.size
   if (start + bufferSize > view.byteLength)
     throw new Error(`asyncify buffer ${data}+${bufferSize} does not fit in a ${view.byteLength}-byte memory`)
   if (memory64) {
-    view.setBigUint64(data, BigInt(start), true)
-    view.setBigUint64(data + 8, BigInt(start + bufferSize), true)
+    view.setBigUint64(data + h.current, BigInt(start), true)
+    view.setBigUint64(data + h.end, BigInt(start + bufferSize), true)
     return BigInt(data)
   }
-  view.setUint32(data, start, true)
-  view.setUint32(data + 4, start + bufferSize, true)
+  view.setUint32(data + h.current, start, true)
+  view.setUint32(data + h.end, start + bufferSize, true)
   return data
 }
 
@@ -119,13 +106,17 @@ export function readAsyncifyData(
   memory64: boolean,
 ): { current: number; end: number } {
   const view = new DataView(memory.buffer)
+  const h = header(memory64)
   if (memory64)
-    return { current: Number(view.getBigUint64(data, true)), end: Number(view.getBigUint64(data + 8, true)) }
-  return { current: view.getUint32(data, true), end: view.getUint32(data + 4, true) }
+    return {
+      current: Number(view.getBigUint64(data + h.current, true)),
+      end: Number(view.getBigUint64(data + h.end, true)),
+    }
+  return { current: view.getUint32(data + h.current, true), end: view.getUint32(data + h.end, true) }
 }
 
 function findMemory(exports: WebAssembly.Exports, name: string | undefined): WebAssembly.Memory {
-  const names = name !== undefined ? [name] : ['asyncify_memory', 'memory']
+  const names = name !== undefined ? [name] : [EXPORTS.memory, 'memory']
   for (const n of names) {
     const m = exports[n]
     if (m instanceof WebAssembly.Memory) return m
@@ -135,49 +126,8 @@ function findMemory(exports: WebAssembly.Exports, name: string | undefined): Web
   throw new Error(`the module exports no memory named ${name ?? 'memory'}`)
 }
 
-/** A JS value of a wasm type, for the garbage result an import returns while it starts an unwind. */
-function zeroOf(t: ValType): unknown {
-  switch (t) {
-    case 'i32':
-    case 'f32':
-    case 'f64':
-      return 0
-    case 'i64':
-      return 0n
-    case 'v128':
-      throw new Error('an import returning v128 cannot be called from JS')
-    default:
-      return null
-  }
-}
-
-/** For each imported function `module.name`: what to return from it while unwinding. */
-function importZeroResults(binary: Uint8Array): Map<string, unknown> {
-  const m: Module = decode(binary, { bodies: 'lazy' })
-  const out = new Map<string, unknown>()
-  for (const imp of m.imports) {
-    if (imp.desc.kind !== 'func') continue
-    const c = m.types[imp.desc.type]?.composite
-    if (c?.kind !== 'func') continue
-    const results = c.results
-    let zero: unknown
-    try {
-      zero =
-        results.length === 0
-          ? undefined
-          : results.length === 1
-            ? zeroOf(results[0] as ValType)
-            : results.map(zeroOf)
-    } catch {
-      zero = undefined
-    }
-    out.set(`${imp.module}\u0000${imp.name}`, zero)
-  }
-  return out
-}
-
 // ---------------------------------------------------------------------------------------------------
-// 1. The async driver.
+// 1. The async driver: the runtime, and counts.
 
 export interface DriverOptions {
   /** Address of the first `{ current, end }` struct (default 16). Keep clear of the module's own data. */
@@ -186,10 +136,8 @@ export interface DriverOptions {
   bufferSize?: number
   /** How many calls may be suspended at once, each with its own buffer (default 4). */
   buffers?: number
-  /** Export name of the memory holding the asyncify data (default `asyncify_memory`, else `memory`). */
+  /** Export name of the memory holding the asyncify data (default: the metadata's, else `asyncify_memory`, else `memory`). */
   memoryExport?: string
-  /** Force the pointer width; by default read from the memory (memory64 → i64 pointers). */
-  memory64?: boolean
 }
 
 export interface CallStats {
@@ -200,16 +148,17 @@ export interface CallStats {
 
 export interface AsyncifiedInstance {
   instance: WebAssembly.Instance
+  /** The raw exports. */
   exports: WebAssembly.Exports
   control: AsyncifyControl
   /** The memory holding the asyncify data. */
   memory: WebAssembly.Memory
   memory64: boolean
-  /** Calls an export, suspending whenever an import returns a promise. */
+  /** Calls an export through the runtime, suspending whenever an import returns a promise. */
   call(exportName: string, ...args: unknown[]): Promise<unknown>
   /** The same, also returning how many unwinds it took. */
   callWithStats(exportName: string, ...args: unknown[]): Promise<CallStats>
-  /** Total unwinds / completed rewinds since instantiation (or the last resetCounts). */
+  /** Total unwinds / settled suspensions since instantiation (or the last resetCounts). */
   readonly unwinds: number
   readonly rewinds: number
   resetCounts(): void
@@ -217,22 +166,15 @@ export interface AsyncifiedInstance {
   slotAddress(i: number): number
 }
 
-interface Pending {
-  key: string
-  promise: PromiseLike<unknown>
-  outcome: { ok: true; value: unknown } | { ok: false; error: unknown } | null
-}
-
-interface CallContext {
-  slot: number
-  pending: Pending | null
-  unwinds: number
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return typeof (v as PromiseLike<unknown> | null)?.then === 'function'
 }
 
 /**
- * Instantiates an asyncified module. `imports` may be an object or a function of the driver (for imports
- * that call back into exports). Import functions may return promises: the call that reached them is
- * suspended until the promise settles (a rejection is thrown into wasm from the import after the rewind).
+ * Instantiates an asyncified module with the runtime. `imports` may be an object or a function of the
+ * driver (for imports that call back into exports). Import functions may return promises: the call that
+ * reached them is suspended until the promise settles (a rejection is thrown into wasm at the call site).
+ * Calls run concurrently (the scenario modules have no C stack: `stackPointer: false`).
  */
 export async function instantiateAsyncified(
   binary: Uint8Array,
@@ -242,16 +184,17 @@ export async function instantiateAsyncified(
   const dataAddr = options.dataAddr ?? 16
   const bufferSize = options.bufferSize ?? 1024
   const bufferCount = options.buffers ?? 4
-  const zeros = importZeroResults(binary)
-  const busy = new Array<boolean>(bufferCount).fill(false)
-  let running: CallContext | null = null
+  const module = await WebAssembly.compile(binary as Uint8Array<ArrayBuffer>)
+  const [section] = WebAssembly.Module.customSections(module, METADATA_SECTION)
+  const meta = section === undefined ? null : decodeMetadata(section)
+  const stride = (header(meta?.pointer === 'i64').size + bufferSize + 15) & ~15
+  // Which call an import belongs to: the async context survives the runtime's awaits and rewinds.
+  const calls = new AsyncLocalStorage<{ unwinds: number }>()
   let unwinds = 0
   let rewinds = 0
-  // Filled in after instantiation; until then (a start function) the wrapped imports just call through.
-  let ctl: AsyncifyControl | null = null
-  let memory: WebAssembly.Memory | null = null
-  let memory64 = false
-  let stride = 0
+  let call: (name: string, args: unknown[]) => unknown = () => {
+    throw new Error('driver.call before instantiation finished')
+  }
 
   const driver: AsyncifiedInstance = {
     instance: null as unknown as WebAssembly.Instance,
@@ -274,120 +217,65 @@ export async function instantiateAsyncified(
     slotAddress: i => dataAddr + i * stride,
   }
 
-  const wrap = (module: string, name: string, fn: AnyFunction): AnyFunction => {
-    const key = `${module}\u0000${name}`
-    const label = `${module}.${name}`
-    return (...args: unknown[]): unknown => {
-      if (ctl === null) {
-        const r = fn(...args)
-        if (isThenable(r)) throw new Error(`import ${label} returned a promise during instantiation`)
-        return r
-      }
-      const state = ctl.asyncify_get_state()
-      if (state === STATE_REWINDING) {
-        const ctx = running
-        if (ctx !== null && ctx.pending !== null && ctx.pending.key === key) {
-          const p = ctx.pending
-          ctx.pending = null
-          ctl.asyncify_stop_rewind()
-          rewinds++
-          const outcome = p.outcome
-          if (outcome === null) throw new Error(`internal: rewound into ${label} before its promise settled`)
-          if (!outcome.ok) throw outcome.error
-          return outcome.value
-        }
-        // A JS frame on the path to the suspended import, re-entered by the rewind: run it again.
-        const r = fn(...args)
-        if (isThenable(r)) throw new Error(`import ${label} returned a promise while rewinding`)
-        return r
-      }
-      if (state === STATE_UNWINDING) throw new Error(`import ${label} called while unwinding`)
-      const r = fn(...args)
+  const count = (fn: AnyFunction): AnyFunction =>
+    function (this: unknown, ...args: unknown[]): unknown {
+      const r = fn.apply(this, args)
       if (!isThenable(r)) return r
-      const ctx = running
-      if (ctx === null) throw new Error(`import ${label} returned a promise outside driver.call`)
-      if (ctx.pending !== null)
-        throw new Error(`import ${label} suspended while ${ctx.pending.key} is pending`)
-      ctx.pending = { key, promise: r, outcome: null }
-      const ptr = writeAsyncifyData(
-        memory as WebAssembly.Memory,
-        driver.slotAddress(ctx.slot),
-        bufferSize,
-        memory64,
-      )
-      ctl.asyncify_start_unwind(ptr)
       unwinds++
-      ctx.unwinds++
-      return zeros.get(key)
+      const ctx = calls.getStore()
+      if (ctx !== undefined) ctx.unwinds++
+      const settled = () => {
+        rewinds++
+      }
+      r.then(settled, settled)
+      return r
     }
-  }
 
   const given = typeof imports === 'function' ? imports(driver) : imports
-  const wrapped: ImportObject = {}
-  for (const [module, fields] of Object.entries(given)) {
-    const out: Record<string, unknown> = {}
-    for (const [name, value] of Object.entries(fields))
-      out[name] = typeof value === 'function' ? wrap(module, name, value as AnyFunction) : value
-    wrapped[module] = out
-  }
+  const counted: ImportObject = {}
+  for (const [m, fields] of Object.entries(given))
+    counted[m] = Object.fromEntries(
+      Object.entries(fields).map(([name, v]) => [
+        name,
+        typeof v === 'function' ? count(v as AnyFunction) : v,
+      ]),
+    )
 
-  const { instance } = await WebAssembly.instantiate(binary as BufferSource, wrapped as WebAssembly.Imports)
-  const exports = instance.exports
-  ctl = control(exports)
-  memory = findMemory(exports, options.memoryExport)
-  memory64 = options.memory64 ?? isMemory64(memory)
-  stride = (headerSize(memory64) + bufferSize + 15) & ~15
-  Object.assign(driver, { instance, exports, control: ctl, memory, memory64 })
-
-  const runIn = <T>(ctx: CallContext, f: () => T): T => {
-    const outer = running
-    running = ctx
-    try {
-      return f()
-    } finally {
-      running = outer
-    }
+  // Every export goes through the runtime (as calls did with the driver this replaces), also those the
+  // rewrite says cannot suspend: tests of the asserts option call them to see them trap.
+  const functions = WebAssembly.Module.exports(module).filter(e => e.kind === 'function')
+  const rt = await instantiate(module, counted, {
+    mode: 'asyncify',
+    ...(meta === null ? {} : { report: { ...meta, suspendingExports: functions.map(e => e.name) } }),
+    region: { start: dataAddr, size: bufferCount * stride },
+    asyncifyStackSize: bufferSize,
+    stackPointer: false,
+    ...(options.memoryExport === undefined ? {} : { memory: options.memoryExport }),
+  })
+  const raw = rt.instance.exports
+  const memory = findMemory(raw, meta?.memory ?? options.memoryExport)
+  Object.assign(driver, {
+    instance: rt.instance,
+    exports: raw,
+    control: control(raw),
+    memory,
+    memory64: meta?.pointer === 'i64' || (meta === null && isMemory64(memory)),
+  })
+  call = (name, args) => {
+    const fn = rt.exports[name]
+    if (typeof fn !== 'function') throw new Error(`no exported function ${name}`)
+    return (fn as AnyFunction)(...args)
   }
 
   async function callWithStats(name: string, ...args: unknown[]): Promise<CallStats> {
-    const fn = exports[name]
-    if (typeof fn !== 'function') throw new Error(`no exported function ${name}`)
-    const c = ctl as AsyncifyControl
-    if (c.asyncify_get_state() !== STATE_NORMAL)
-      throw new Error(`call of ${name} while the module is unwinding or rewinding`)
-    const slot = busy.indexOf(false)
-    if (slot < 0) throw new Error(`more than ${bufferCount} calls in flight: raise options.buffers`)
-    busy[slot] = true
-    const ctx: CallContext = { slot, pending: null, unwinds: 0 }
+    const ctx = { unwinds: 0 }
     try {
-      for (;;) {
-        const result = runIn(ctx, () => (fn as AnyFunction)(...args))
-        const state = c.asyncify_get_state()
-        if (state === STATE_NORMAL) {
-          if (ctx.pending !== null)
-            throw new Error(`${name} returned without rewinding into ${ctx.pending.key}`)
-          return { result, unwinds: ctx.unwinds }
-        }
-        if (state === STATE_REWINDING) {
-          c.asyncify_stop_rewind()
-          throw new Error(
-            `${name} returned while still rewinding: the rewind never reached the suspended import`,
-          )
-        }
-        // Unwound. stop_unwind traps if the frames overflowed the buffer.
-        c.asyncify_stop_unwind()
-        const p = ctx.pending
-        if (p === null)
-          throw new Error(`${name} unwound but no import suspended (asyncify.start_unwind from wasm?)`)
-        try {
-          p.outcome = { ok: true, value: await p.promise }
-        } catch (error) {
-          p.outcome = { ok: false, error }
-        }
-        c.asyncify_start_rewind(memory64 ? BigInt(driver.slotAddress(slot)) : driver.slotAddress(slot))
-      }
-    } finally {
-      busy[slot] = false
+      const result = await calls.run(ctx, () => call(name, args))
+      return { result, unwinds: ctx.unwinds }
+    } catch (e) {
+      if (e instanceof AsyncifyError && /has no room/.test(e.message))
+        throw new Error(`more than ${bufferCount} calls in flight: raise options.buffers (${e.message})`)
+      throw e
     }
   }
   return driver
@@ -644,7 +532,7 @@ export interface StackScheduler {
 export function createStackScheduler(options: StackSchedulerOptions): StackScheduler {
   const dataAddr = options.dataAddr ?? 16
   const bufferSize = options.bufferSize ?? 1024
-  const stride = (8 + bufferSize + 15) & ~15
+  const stride = (header(false).size + bufferSize + 15) & ~15
   const stacks: ManualStack[] = Array.from({ length: options.count }, (_, id) => ({
     id,
     data: dataAddr + id * stride,
@@ -729,7 +617,7 @@ export function createStackScheduler(options: StackSchedulerOptions): StackSched
       memory = findMemory(exports, options.memoryExport)
       memory64 = isMemory64(memory)
       const last = stacks[stacks.length - 1]
-      if (last !== undefined && last.data + 8 + bufferSize > memory.buffer.byteLength)
+      if (last !== undefined && last.data + header(memory64).size + bufferSize > memory.buffer.byteLength)
         throw new Error('the stack buffers do not fit in the memory')
     },
     start(id, exportName, ...args) {

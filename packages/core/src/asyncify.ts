@@ -31,7 +31,7 @@ import { I } from './build.js'
 import { AsyncifyError, AsyncifyOptionError } from './errors.js'
 import { usedFeatures } from './features.js'
 import { instrumentFunction } from './instrument-function.js'
-import { exportedMemoryName, stackPointerAccess, withMetadata } from './metadata.js'
+import { exportedMemoryName, stackPointerAccess, suspendingImportFacts, withMetadata } from './metadata.js'
 import { optimizeModule } from './optimize.js'
 import { type AsyncifyOptions, resolveOptions } from './options.js'
 import { type Hierarchy, type RefSlotLayout, refSlotFunctions, tableCount } from './ref-slots.js'
@@ -433,18 +433,14 @@ export async function asyncify(input: Uint8Array, options: AsyncifyOptions = {})
     })
     .map(e => e.name)
   const suspending = analysis.funcs.filter(f => f.imported && f.canChangeState && f.importName !== null)
-  const importPairs = new Map<string, [string, string]>()
-  for (const i of m.imports)
-    if (i.desc.kind === 'func') importPairs.set(`${i.module}.${i.name}`, [i.module, i.name])
   binary = withMetadata(binary, {
     pointer: ptr,
     memory: memoryName,
     secondaryMemory: opts.inSecondaryMemory,
-    // The asyncify.* imports are gone (served by the module itself); every other one keeps its name.
-    suspendingImports: suspending.flatMap(f => {
-      const pair = importPairs.get(f.importName as string)
-      return pair === undefined ? [] : [pair]
-    }),
+    ...suspendingImportFacts(
+      m,
+      suspending.map(f => f.importName as string),
+    ),
     suspendingExports,
     stackPointer,
     releaseRefs: slots !== null,

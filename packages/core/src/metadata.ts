@@ -13,7 +13,14 @@ import {
   STACK_POINTER_GLOBAL,
   type StackPointerAccess,
 } from '@unplugin-asyncify/runtime/abi'
-import { countImports, getNames, type Module, type ValType, Writer } from '@unplugin-asyncify/wasm'
+import {
+  countImports,
+  getNames,
+  type Module,
+  type ValType,
+  valTypeText,
+  Writer,
+} from '@unplugin-asyncify/wasm'
 
 /** emscripten's exported stack accessors, newest spelling first: [get, set]. */
 const EMSCRIPTEN_STACK_ACCESSORS: [string, string][] = [
@@ -66,11 +73,35 @@ function isPointerGlobal(m: Module, index: number): boolean {
   return type?.mutable === true && (type.type === 'i32' || type.type === 'i64')
 }
 
+/**
+ * The suspending imports as `[module, name]` pairs and, in the same order, their result types (a runtime
+ * returns a stand-in of those types while it starts an unwind). `names` are `module.name` strings; the
+ * asyncify.* imports are gone by now (served by the module itself), every other import keeps its name.
+ */
+export function suspendingImportFacts(
+  m: Module,
+  names: string[],
+): Pick<MetadataFacts, 'suspendingImports' | 'suspendingImportResults'> {
+  const byName = new Map<string, { pair: [string, string]; results: string[] }>()
+  for (const i of m.imports) {
+    if (i.desc.kind !== 'func') continue
+    const c = m.types[i.desc.type]?.composite
+    const results = c?.kind === 'func' ? c.results.map(valTypeText) : []
+    byName.set(`${i.module}.${i.name}`, { pair: [i.module, i.name], results })
+  }
+  const found = names.flatMap(n => {
+    const f = byName.get(n)
+    return f === undefined ? [] : [f]
+  })
+  return { suspendingImports: found.map(f => f.pair), suspendingImportResults: found.map(f => f.results) }
+}
+
 export interface MetadataFacts {
   pointer: PointerWidth
   memory: string
   secondaryMemory: boolean
   suspendingImports: [string, string][]
+  suspendingImportResults: string[][]
   suspendingExports: string[]
   stackPointer: StackPointerAccess | null
   releaseRefs: boolean

@@ -31,6 +31,15 @@ export type AsyncifyState = (typeof STATE)[keyof typeof STATE]
 export const API_NAMES = ['start_unwind', 'stop_unwind', 'start_rewind', 'stop_rewind', 'get_state'] as const
 export type ApiName = (typeof API_NAMES)[number]
 
+/** The control functions' signatures, by short name; `data` is a bigint with 64-bit pointers. */
+export interface ControlFunctions {
+  start_unwind(data: number | bigint): void
+  stop_unwind(): void
+  start_rewind(data: number | bigint): void
+  stop_rewind(): void
+  get_state(): AsyncifyState
+}
+
 /** Module name of the imports a module uses to call its own control functions. */
 export const IMPORT_MODULE = 'asyncify'
 
@@ -88,6 +97,12 @@ export interface AsyncifyMetadata {
   secondaryMemory: boolean
   /** Imports that may suspend, as `[module, name]`. */
   suspendingImports: [string, string][]
+  /**
+   * The result types of `suspendingImports`, in the same order, in the text format (`i32`, `i64`,
+   * `(ref null extern)`, `(ref 3)`): while it starts an unwind, an import returns a stand-in value of
+   * these types, which a runtime cannot learn from a compiled `WebAssembly.Module` otherwise.
+   */
+  suspendingImportResults: string[][]
   /** Exported functions that may suspend (their callers must expect an unwind). */
   suspendingExports: string[]
   /** The C stack pointer, or null when the module has none the rewrite could find. */
@@ -103,13 +118,12 @@ export function encodeMetadata(meta: AsyncifyMetadata): Uint8Array {
 
 /** Reads a `METADATA_SECTION` payload; throws a plain Error naming what is wrong with it. */
 export function decodeMetadata(payload: ArrayBuffer | Uint8Array): AsyncifyMetadata {
-  let value: unknown
+  let m: Partial<AsyncifyMetadata> | null
   try {
-    value = JSON.parse(new TextDecoder().decode(payload))
+    m = JSON.parse(new TextDecoder().decode(payload))
   } catch {
     throw new Error(`the ${METADATA_SECTION} custom section is not valid JSON`)
   }
-  const m = value as Partial<AsyncifyMetadata> | null
   if (m === null || typeof m !== 'object')
     throw new Error(`the ${METADATA_SECTION} custom section is not an object`)
   if (m.version !== METADATA_VERSION)
@@ -117,25 +131,59 @@ export function decodeMetadata(payload: ArrayBuffer | Uint8Array): AsyncifyMetad
       `the ${METADATA_SECTION} custom section has version ${String(m.version)}; this runtime reads version ${METADATA_VERSION} (rebuild the module with the same release of wasm-asyncify)`,
     )
   const pairs = m.suspendingImports
-  if (
-    (m.pointer !== 'i32' && m.pointer !== 'i64') ||
-    typeof m.memory !== 'string' ||
-    typeof m.secondaryMemory !== 'boolean' ||
-    !Array.isArray(pairs) ||
-    !pairs.every(p => Array.isArray(p) && p.length === 2 && p.every(s => typeof s === 'string')) ||
-    !Array.isArray(m.suspendingExports) ||
-    !m.suspendingExports.every(s => typeof s === 'string') ||
-    typeof m.releaseRefs !== 'boolean' ||
-    !(m.stackPointer === null || isStackPointerAccess(m.stackPointer))
-  )
-    throw new Error(`the ${METADATA_SECTION} custom section is malformed`)
+  const results = m.suspendingImportResults
+  const ok =
+    (m.pointer === 'i32' || m.pointer === 'i64') &&
+    isString(m.memory) &&
+    typeof m.secondaryMemory === 'boolean' &&
+    Array.isArray(pairs) &&
+    pairs.every(p => isStrings(p, 2)) &&
+    Array.isArray(results) &&
+    results.length === pairs.length &&
+    results.every(r => isStrings(r)) &&
+    isStrings(m.suspendingExports) &&
+    typeof m.releaseRefs === 'boolean' &&
+    (m.stackPointer === null || isStackPointerAccess(m.stackPointer))
+  if (!ok) throw new Error(`the ${METADATA_SECTION} custom section is malformed`)
   return m as AsyncifyMetadata
 }
 
+const isString = (v: unknown): v is string => typeof v === 'string'
+const isStrings = (v: unknown, length?: number): boolean =>
+  Array.isArray(v) && (length === undefined || v.length === length) && v.every(isString)
+
 function isStackPointerAccess(v: unknown): v is StackPointerAccess {
-  if (v === null || typeof v !== 'object') return false
-  const s = v as Record<string, unknown>
-  if (s.kind === 'global') return typeof s.export === 'string'
-  if (s.kind === 'functions') return typeof s.get === 'string' && typeof s.set === 'string'
-  return false
+  const s = v as Record<string, unknown> | null
+  return s?.kind === 'global'
+    ? isString(s.export)
+    : s?.kind === 'functions' && isString(s.get) && isString(s.set)
 }
+
+/**
+ * emscripten's Fibers API, wasm32 layout (the C header `include/emscripten/fiber.h` spells the same
+ * offsets and checks them with `_Static_assert`; a test compares the two). `asyncify_data_t` starts
+ * with the `{ current, end }` data header, so `fiber + asyncifyData` is what `start_unwind` takes.
+ */
+export const EMSCRIPTEN_FIBER = {
+  stackBase: 0,
+  stackLimit: 4,
+  stackPtr: 8,
+  entry: 12,
+  userData: 16,
+  asyncifyData: 20,
+  size: 32,
+} as const
+export const ASYNCIFY_DATA_T = { stackPtr: 0, stackLimit: 4, rewindId: 8, size: 12 } as const
+
+/** Imports the runtime serves itself when a module has them and the caller gives none of that name. */
+export const RUNTIME_IMPORTS = {
+  /** emscripten's fiber functions (`env.*`): `swap` suspends; the two init functions only write the struct. */
+  emscripten: {
+    module: 'env',
+    swap: 'emscripten_fiber_swap',
+    init: 'emscripten_fiber_init',
+    initFromCurrent: 'emscripten_fiber_init_from_current_context',
+  },
+  /** `fiber.yield(value?) → resumeValue`: a fiber created from JS hands `value` to its resumer and waits. */
+  fiberYield: { module: 'fiber', name: 'yield' },
+} as const

@@ -1,0 +1,210 @@
+/**
+ * The few facts the runtime reads from a binary's bytes, without a codec (the runtime ships to browsers):
+ * a custom section's payload, the result types of the function imports (for a binary without the
+ * metadata section), and the start function, which the runtime moves to an export so that it can run
+ * inside a call that may suspend (a start function runs during instantiation, where nothing can).
+ * Loaded only when the runtime has bytes at hand.
+ */
+import { type AsyncifyMetadata, decodeMetadata, METADATA_SECTION } from './abi.js'
+import { START_EXPORT } from './driver.js'
+import { importKey, readMetadata } from './plan.js'
+import { load } from './source.js'
+import type { WasmSource } from './types.js'
+
+class Bytes {
+  p = 8
+  constructor(readonly b: Uint8Array) {}
+  u(): number {
+    let r = 0
+    let s = 1
+    let x: number
+    do {
+      x = this.b[this.p++] as number
+      r += (x & 0x7f) * s
+      s *= 128
+    } while (x & 0x80)
+    return r
+  }
+  str(): string {
+    const n = this.u()
+    this.p += n
+    return new TextDecoder().decode(this.b.subarray(this.p - n, this.p))
+  }
+  /** Calls `f(id, start, end)` for each section until it returns true. */
+  sections(f: (id: number, start: number, end: number) => boolean | undefined): void {
+    while (this.p < this.b.length) {
+      const at = this.p
+      const id = this.b[this.p++] as number
+      const end = this.u() + this.p
+      if (f(id, at, end)) return
+      this.p = end
+    }
+  }
+}
+
+const HEAP: Record<number, string> = {
+  112: 'func',
+  111: 'extern',
+  110: 'any',
+  109: 'eq',
+  108: 'i31',
+  107: 'struct',
+  106: 'array',
+  113: 'none',
+  114: 'noextern',
+  115: 'nofunc',
+  105: 'exn',
+  116: 'noexn',
+}
+const NUM: Record<number, string> = { 127: 'i32', 126: 'i64', 125: 'f32', 124: 'f64', 123: 'v128' }
+
+/** A value type in the text format `valTypeText` of the metadata uses: `i32`, `(ref null extern)`, `(ref 3)`. */
+function valType(r: Bytes): string {
+  const x = r.b[r.p++] as number
+  if (NUM[x] !== undefined) return NUM[x]
+  if (x === 0x63 || x === 0x64) {
+    const h = r.b[r.p] as number
+    const heap = h >= 0x40 && h < 0x80 ? HEAP[r.b[r.p++] as number] : r.u()
+    return x === 0x63 ? `(ref null ${heap})` : `(ref ${heap})`
+  }
+  return `(ref null ${HEAP[x]})`
+}
+
+function limits(r: Bytes): void {
+  const flags = r.b[r.p++] as number
+  r.u()
+  if (flags & 1) r.u()
+  if (flags & 8) r.u()
+}
+
+/** `importKey(module, name)` → result types of every function import. */
+export function importResults(bytes: Uint8Array): Map<string, string[]> {
+  const r = new Bytes(bytes)
+  const types: string[][] = []
+  const out = new Map<string, string[]>()
+  const sub = (): void => {
+    const b = r.b
+    if (b[r.p] === 0x50 || b[r.p] === 0x4f) {
+      r.p++
+      for (let n = r.u(); n > 0; n--) r.u()
+    }
+    const kind = b[r.p++]
+    const vec = (): string[] => Array.from({ length: r.u() }, () => valType(r))
+    if (kind === 0x60) {
+      vec()
+      types.push(vec())
+      return
+    }
+    // struct (0x5f) or array (0x5e): storage types and mutability; not a function type.
+    for (let n = kind === 0x5f ? r.u() : 1; n > 0; n--) {
+      if (b[r.p] === 0x78 || b[r.p] === 0x77) r.p++
+      else valType(r)
+      r.p++
+    }
+    types.push([])
+  }
+  r.sections(id => {
+    // The type section counts rec groups; each type in a group has its own index.
+    if (id === 1)
+      for (let n = r.u(); n > 0; n--) {
+        if (r.b[r.p] !== 0x4e) sub()
+        else {
+          r.p++
+          for (let k = r.u(); k > 0; k--) sub()
+        }
+      }
+    if (id === 2)
+      for (let n = r.u(); n > 0; n--) {
+        const key = importKey(r.str(), r.str())
+        const kind = r.b[r.p++]
+        if (kind === 0) out.set(key, types[r.u()] ?? [])
+        else if (kind === 2) limits(r)
+        else if (kind === 4) {
+          r.p++ // tag: attribute, then type index
+          r.u()
+        } else {
+          valType(r) // table: reference type + limits; global: value type + mutability
+          if (kind === 1) limits(r)
+          else r.p++
+        }
+      }
+    return id > 2
+  })
+  return out
+}
+
+/** The payload of the first custom section called `name`, or null. */
+export function customSection(bytes: Uint8Array, name: string): Uint8Array | null {
+  const r = new Bytes(bytes)
+  let found: Uint8Array | null = null
+  r.sections((id, _at, end) => {
+    if (id === 0 && r.str() === name) found = bytes.subarray(r.p, end)
+    return found !== null
+  })
+  return found
+}
+
+const leb = (n: number): number[] => {
+  const out: number[] = []
+  do {
+    out.push((n & 0x7f) | (n >= 0x80 ? 0x80 : 0))
+    n = Math.floor(n / 128)
+  } while (n > 0)
+  return out
+}
+
+/**
+ * The binary with its start section removed and the start function exported as `START_EXPORT`, or the
+ * same bytes when it has none. The export section comes right before the start section (ids 7, 8), so
+ * it is rebuilt (or created) in place of the two.
+ */
+export function moveStart(bytes: Uint8Array): Uint8Array {
+  const r = new Bytes(bytes)
+  const found: Record<number, [number, number, number]> = {}
+  r.sections((id, at, end) => {
+    found[id] = [at, id === 8 ? r.u() : r.p, end]
+    return id === 8
+  })
+  const [exports, start] = [found[7] ?? null, found[8] ?? null]
+  if (start === null) return bytes
+  const [startAt, func, startEnd] = start
+  // Without an export section, the new one takes the start section's place.
+  let [at, count, entries, after]: [number, number, Uint8Array, number] = [
+    startAt,
+    0,
+    new Uint8Array(0),
+    startAt,
+  ]
+  if (exports !== null) {
+    const [exportAt, payload, end] = exports
+    r.p = payload
+    ;[at, count, entries, after] = [exportAt, r.u(), bytes.subarray(r.p, end), end]
+  }
+  const name = new TextEncoder().encode(START_EXPORT)
+  const body = [...leb(count + 1), ...entries, ...leb(name.length), ...name, 0, ...leb(func)]
+  // Custom sections between the two stay where they were.
+  const parts = [
+    bytes.subarray(0, at),
+    [7, ...leb(body.length), ...body],
+    bytes.subarray(after, startAt),
+    bytes.subarray(startEnd),
+  ]
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
+  let o = 0
+  for (const p of parts) {
+    out.set(p, o)
+    o += p.length
+  }
+  return out
+}
+
+/**
+ * JSPI mode with a `{ asyncify, original }` pair: the metadata of the instrumented binary, when it is at
+ * hand (bytes or a Module; fetching it only for its metadata would cost a download).
+ */
+export async function siblingMetadata(src: WasmSource): Promise<AsyncifyMetadata | null> {
+  if (src instanceof WebAssembly.Module) return readMetadata(src)
+  const bytes = src instanceof ArrayBuffer || ArrayBuffer.isView(src) ? (await load(src)).bytes : null
+  const payload = bytes && customSection(bytes, METADATA_SECTION)
+  return payload && decodeMetadata(payload)
+}

@@ -1,0 +1,80 @@
+// Shared pieces of the runtime tests: WAT fixtures compiled with binaryen, instrumented with the core's
+// asyncify(), and instantiated through the runtime in either mode. In JSPI mode the runtime gets the
+// `{ asyncify, original }` pair, as the generated glue gives it, and runs the original with the
+// metadata of the instrumented binary; in asyncify mode the same pair runs the instrumented one.
+import { readFileSync } from 'node:fs'
+import { type AsyncifyOptions, asyncify } from '@unplugin-asyncify/core'
+import {
+  type AsyncifiedInstance,
+  type Imports,
+  type InstantiateOptions,
+  instantiate,
+  type Mode,
+} from '@unplugin-asyncify/runtime'
+import { seededRandom } from '../asyncify/shared.js'
+import { features, watToWasm } from '../helpers/binaryen.js'
+
+export const random = seededRandom
+
+export const MODES: readonly Mode[] = ['asyncify', 'jspi']
+
+/** Every feature Node 26 runs except compact imports and custom descriptors (see test/asyncify/shared.ts). */
+export const ALL_FEATURES = features.All & ~((1 << 26) | (1 << 21))
+
+export interface Fixture {
+  original: Uint8Array<ArrayBuffer>
+  binary: Uint8Array<ArrayBuffer>
+}
+
+const cache = new Map<string, Promise<Fixture>>()
+
+/** WAT (or bytes) → original and instrumented binaries, cached by text and options. */
+export function fixture(
+  source: string | Uint8Array<ArrayBuffer>,
+  options: AsyncifyOptions = {},
+  featureSet = ALL_FEATURES,
+): Promise<Fixture> {
+  const key = `${typeof source === 'string' ? source : `bytes${source.length}:${source[source.length - 1]}`}\0${JSON.stringify(options)}\0${featureSet}`
+  let f = cache.get(key)
+  if (f === undefined) {
+    f = (async () => {
+      const original = typeof source === 'string' ? watToWasm(source, featureSet, { names: true }) : source
+      const { binary } = await asyncify(original, options)
+      return { original, binary }
+    })()
+    cache.set(key, f)
+  }
+  return f
+}
+
+/** A committed C fixture (test/runtime/fixtures), with its instrumented version. */
+export function cFixture(name: string, options: AsyncifyOptions): Promise<Fixture> {
+  return fixture(new Uint8Array(readFileSync(new URL(`./fixtures/${name}.wasm`, import.meta.url))), options)
+}
+
+/** Instantiates a fixture in `mode` through the runtime. */
+export function run<E extends object = Record<string, unknown>>(
+  f: Fixture,
+  mode: Mode,
+  imports: Imports = {},
+  options: InstantiateOptions = {},
+): Promise<AsyncifiedInstance<E>> {
+  return instantiate<E>({ asyncify: f.binary, original: f.original }, imports, { mode, ...options })
+}
+
+export const delay = (ms: number): Promise<void> => new Promise(r => setTimeout(r, ms))
+
+/** What fixtures/fibers.c's pipeline(limit) computes: odd squares below limit², every tenth plus 2·count. */
+export function pipelineResult(limit: number): number {
+  let sum = 0
+  let n = 0
+  let count = 0
+  for (let i = 0; i < limit; i++) {
+    let v = i * i
+    if (v % 2 === 0) continue
+    if (count % 10 === 9) v += 2 * count
+    count++
+    sum = (sum + Math.imul(v, ++n)) >>> 0
+  }
+  return sum & 0x7fffffff
+}
