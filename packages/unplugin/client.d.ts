@@ -8,20 +8,16 @@
 
 /** What every `?asyncify` module exports (the glue the plugin generates). */
 declare module 'unplugin-asyncify/glue' {
-  // PENDING the runtime (issue 8): these three become the runtime's own exported types.
-  type Imports = Record<string, Record<string, unknown>>
-  type InstantiateOptions = { mode?: 'auto' | 'asyncify' | 'jspi' } & Record<string, unknown>
-  interface AsyncifiedInstance {
-    instance: WebAssembly.Instance
-    module: WebAssembly.Module
-    // biome-ignore lint/suspicious/noExplicitAny: PENDING the runtime's typed exports
-    exports: Record<string, any>
-    mode: 'asyncify' | 'jspi'
-    fibers: unknown
-  }
+  import type { AsyncifiedInstance, InstantiateOptions } from '@unplugin-asyncify/runtime'
 
-  /** `init(imports?, options?)`: instantiates the module through the runtime. */
-  export default function init(imports?: Imports, options?: InstantiateOptions): Promise<AsyncifiedInstance>
+  /**
+   * `init(imports?, options?)`: instantiates the module through the runtime (its `instantiate`, with this
+   * module's binaries and report). `E` types the exports: `init<{ main(): Promise<number> }>(…)`.
+   */
+  export default function init<E extends object = Record<string, unknown>>(
+    imports?: WebAssembly.Imports,
+    options?: InstantiateOptions,
+  ): Promise<AsyncifiedInstance<E>>
   /** Exports that may suspend: they return promises. */
   export const suspendingExports: readonly string[]
   /** Imports that may suspend (`module.name`): they may return promises. */

@@ -31,6 +31,9 @@ const builders = {
         emptyOutDir: true,
         target: 'esnext',
         minify: false,
+        // Vite's preload helper for dynamic imports (the runtime loads its drivers on demand) uses
+        // \`document\`: off, as for any Vite build meant for Node.
+        modulePreload: false,
         rollupOptions: { input, output: { entryFileNames: 'main.js' } },
       },
     })

@@ -35,9 +35,9 @@ function appWithPackage(): string {
     [
       "import init, * as glue from './engine.wasm?asyncify'",
       "import initText from './engine.wat?asyncify'",
-      "import { imports, runScenarios } from './scenarios.js'",
+      "import { imports, memory, runScenarios } from './scenarios.js'",
       'export async function run() {',
-      '  const text = await initText(imports)',
+      '  const text = await initText(imports, memory)',
       '  return { ...(await runScenarios(init, glue)), fromText: await text.exports.double_after_sleep(5) }',
       '}',
     ].join('\n'),

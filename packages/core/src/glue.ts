@@ -17,10 +17,11 @@
  * which every bundler recognises as an asset reference), by a JS expression the bundler later replaces
  * (Rollup's `import.meta.ROLLUP_FILE_URL_<ref>`), or inline as base64.
  */
+import type { InstantiateOptions } from '@unplugin-asyncify/runtime'
 import type { AsyncifyReport } from './asyncify.js'
 
-/** How the runtime runs the module: the instrumented binary, the original under JSPI, or whichever the engine allows. */
-export type GlueMode = 'auto' | 'asyncify' | 'jspi'
+/** How the runtime runs the module (its `mode`): the instrumented binary, the original under JSPI, or whichever the engine allows. */
+export type GlueMode = NonNullable<InstantiateOptions['mode']>
 
 /** Where the glue finds one binary. */
 export type WasmAssetRef =

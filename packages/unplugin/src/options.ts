@@ -19,6 +19,7 @@ import {
   type AsyncifyOptions,
   boolean,
   choice,
+  type GlueMode,
   type InputOf,
   kebab,
   type OptimizeLevel,
@@ -26,7 +27,7 @@ import {
 } from '@unplugin-asyncify/core'
 import picomatch from 'picomatch'
 
-export type RuntimeMode = 'auto' | 'asyncify' | 'jspi'
+export type RuntimeMode = GlueMode
 export type FilterPattern = string | RegExp | readonly (string | RegExp)[]
 type Matcher = (file: string) => boolean
 
