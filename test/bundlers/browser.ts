@@ -1,22 +1,10 @@
-// Debian's Chromium under playwright-core, with the flags this machine needs (no network beyond
-// loopback: without the background-networking flags it floods itself with refused connections).
+// Chromium pages for the plugin's browser tests (flags: test/helpers/chromium.ts).
 import { type Browser, chromium, type Page } from 'playwright-core'
+import { CHROMIUM, CHROMIUM_ARGS } from '../helpers/chromium.js'
 
-export async function launchChromium(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    // playwright gives every launch a fresh temporary profile (--user-data-dir).
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  })
+export function launchChromium(): Promise<Browser> {
+  // playwright gives every launch a fresh temporary profile (--user-data-dir).
+  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS })
 }
 
 /** A page that records console errors and page errors (as strings) in `errors`. */
