@@ -9,10 +9,11 @@
 // Prints one JSON line. Loading Vite, the plugin and Chromium happens before any clock starts.
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { chromium } from 'playwright-core'
 import asyncify from 'unplugin-asyncify/vite'
 import { createServer } from 'vite'
 // Node 26 runs the TypeScript helper directly (type stripping): one set of Chromium flags.
-import { launchChromium } from '../bundlers/browser.ts'
+import { CHROMIUM, CHROMIUM_ARGS } from '../helpers/chromium.ts'
 
 const [op, app, cache, count] = process.argv.slice(2)
 
@@ -71,7 +72,7 @@ async function hmr() {
   const wasm = join(app, 'quickjs.wasm')
   const original = readFileSync(wasm)
   const { server, base } = await serve()
-  const browser = await launchChromium()
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS })
   try {
     const page = await browser.newPage()
     await page.goto(`${base}index.html`)
