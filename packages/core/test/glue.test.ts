@@ -26,7 +26,7 @@ const report: AsyncifyReport = {
   warnings: [],
   sizeBefore: 100,
   sizeAfter: 180,
-  timings: { decode: 1, analyze: 1, instrument: 1, encode: 1, optimize: 0, total: 4 },
+  timings: { decode: 1, translate: 0, analyze: 1, instrument: 1, encode: 1, optimize: 0, total: 4 },
 }
 
 interface Recorded {
