@@ -20,6 +20,7 @@ import * as asyncifyLarge from './asyncify-large.mjs'
 import * as codec from './codec.mjs'
 import * as eh from './eh.mjs'
 import { updateSection } from './lib.mjs'
+import * as plugin from './plugin.mjs'
 import * as runtime from './runtime.mjs'
 
 /**
@@ -27,7 +28,7 @@ import * as runtime from './runtime.mjs'
  * Optional exports: `packages` (the built packages it imports; default ['wasm']) and `inputs` (a label
  * for a suite with a fixed input, which ignores --modules).
  */
-const SUITES = [codec, asyncify, asyncifyLarge, eh, runtime]
+const SUITES = [codec, asyncify, asyncifyLarge, eh, runtime, plugin]
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, '..', '..')
