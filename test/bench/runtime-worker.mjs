@@ -223,12 +223,12 @@ async function exportsOp([countText]) {
 
 /**
  * Chunks the runtime loads only on paths off the common one (dist file → when), and the chunks each mode
- * loads on its common path besides the entry's (its driver and fiber support).
+ * loads on its common path besides the entry's (none: both drivers and the fiber support are in the entry).
  */
 const ON_DEMAND = {
   'binary.js': 'start sections, binaries without metadata, the metadata of a JSPI pair from bytes',
 }
-const PER_MODE = { asyncify: ['asyncify.js', 'fibers-asyncify.js'], jspi: ['jspi.js', 'fibers-jspi.js'] }
+const PER_MODE = { asyncify: [], jspi: [] }
 
 async function size() {
   const { buildSync } = await import('esbuild')

@@ -149,6 +149,45 @@ describe('a raw export called from an import (JS between wasm frames)', () => {
     expect(entered).toEqual([3, 3])
   })
 
+  it('asyncify mode: an async import may call the raw export (its first promise is dropped: the rewind runs it again)', async () => {
+    const f = await fixture(MIDDLE, { inSecondaryMemory: true })
+    const [holder, entered]: [Holder, number[]] = [{}, []]
+    const sync = imports(holder, entered)
+    const r = await run<{ A(x: number): Promise<number> }>(f, 'asyncify', {
+      env: { ...sync.env, callB: async (y: number) => sync.env.callB(y) + 5 },
+    })
+    holder.instance = r.instance
+    expect(await r.exports.A(3)).toBe((30 + 1 + 5) * 2)
+    expect(entered).toEqual([3, 3])
+  })
+
+  // hop(x): x > 0 calls the raw B(x - 1) and adds 1; hop(0) sleeps. The same import is then both a JS
+  // frame between wasm frames and, further in, the import that suspended: the rewind must run the outer
+  // one again rather than hand it the inner one's value.
+  const HOP = `(module
+    (import "env" "hop" (func $hop (param i32) (result i32)))
+    (memory (export "memory") 1)
+    (func (export "B") (param i32) (result i32) (i32.add (call $hop (local.get 0)) (i32.const 100)))
+    (func (export "A") (param i32) (result i32) (i32.mul (call $hop (local.get 0)) (i32.const 2))))`
+
+  it('asyncify mode: the same import as the JS frame and as the suspended import further in', async () => {
+    const f = await fixture(HOP, { inSecondaryMemory: true })
+    const holder: Holder = {}
+    const calls: number[] = []
+    const hop = (x: number): number | Promise<number> => {
+      calls.push(x)
+      if (x === 0) return delay(1).then(() => 7)
+      return ((holder.instance as WebAssembly.Instance).exports.B as (y: number) => number)(x - 1) + 1
+    }
+    const r = await run<{ A(x: number): Promise<number> }>(f, 'asyncify', { env: { hop } })
+    holder.instance = r.instance
+    // hop(0) = 7, B(0) = 107, hop(1) = 108, B(1) = 208, hop(2) = 209.
+    expect(await r.exports.A(1)).toBe(216)
+    expect(calls).toEqual([1, 0, 1])
+    expect(await r.exports.A(2)).toBe(418)
+    expect(await Promise.all([r.exports.A(1), r.exports.A(2)])).toEqual([216, 418])
+  })
+
   it('JSPI mode cannot suspend through JS frames: the export rejects (call the wrapped export instead)', async () => {
     const f = await fixture(MIDDLE, { inSecondaryMemory: true })
     const holder: Holder = {}

@@ -127,7 +127,7 @@ describe('bad options and modules', () => {
     )
     await expect(
       run(f, 'asyncify', sleep, { allocator: { malloc: 'alloc', free: 'release' } }),
-    ).rejects.toThrow('options.allocator: the module does not export alloc and release')
+    ).rejects.toThrow('options.allocator: the module exports no alloc and release')
     await expect(run(f, 'asyncify', sleep, { stackPointer: 'sp' })).rejects.toThrow(
       'options.stackPointer: the module exports no global sp',
     )

@@ -4,14 +4,15 @@
  * memory, the C stack pointer and the allocator that `memory.ts` takes slots from. Without fiber support
  * a module importing fiber functions fails to link, naming the import.
  */
-import { EXPORTS } from './abi.js'
-import { AsyncifyError } from './errors.js'
+import { DATA_HEADER, EXPORTS, STACK_POINTER_GLOBAL } from './abi.js'
+import { AsyncifyError, noExport } from './errors.js'
 import {
   type Arena,
   type Fn,
   Gate,
   mallocArena,
   regionArena,
+  type Slot,
   type SlotSizes,
   Slots,
   type StackPointer,
@@ -47,8 +48,39 @@ const NO_FIBERS: Fibers = {
   current: null,
 }
 
+/** What runs on a stack of its own in either mode: a call of an export, a fiber. */
+export class BaseTask {
+  /** Saved C stack pointer: the one to enter with (the slot's top at first), updated when the task leaves. */
+  sp: number
+  /** The caller's stack pointer, given back when the task leaves. */
+  outer = 0
+  /**
+   * Whether the task has a C stack of its own (a slot's, or an emscripten fiber's). One without runs on
+   * its caller's and leaves the pointer below its frames while suspended, so that nothing overwrites them.
+   */
+  own: boolean
+  /** What the import it suspended in returns (or throws, `failed`) when it goes on. */
+  value: unknown = undefined
+  failed = false
+  /** The JS fiber it runs, if any (`fibers.current`). */
+  fiber: unknown = null
+  constructor(
+    /** The function at the bottom of the task's stack (in asyncify mode, called again to rewind it). */
+    public fn: Fn,
+    public args: unknown[],
+    /** For messages: `export "main"`, `fiber 3`. */
+    readonly name: string,
+    readonly slot: Slot,
+  ) {
+    this.sp = slot.top
+    this.own = this.sp !== 0
+  }
+}
+
+/** The slot of a task whose memory is not the runtime's (an emscripten fiber's: its C code owns it). */
+export const NO_SLOT: Slot = { data: 0, size: 0, stack: 0, top: 0, pooled: false }
+
 export abstract class Driver {
-  fibers = NO_FIBERS
   hooks: FiberHooks | null = null
   sp: StackPointer | null = null
   slots!: Slots
@@ -60,26 +92,66 @@ export abstract class Driver {
     readonly sizes: SlotSizes,
   ) {}
 
-  abstract wrapImport(fn: Fn, module: string, name: string, label: string): unknown
+  abstract wrapImport(fn: Fn, label: string, module: string, name: string): unknown
   abstract wrapExport(name: string, fn: Fn): Fn
   /** Sets up slots, gate and stack pointer for the instance's exports; returns the main memory. */
   abstract setup(ex: WebAssembly.Exports): WebAssembly.Memory
 
-  install(hooks: FiberHooks): void {
-    this.hooks = hooks
-    this.fibers = hooks.api
+  get fibers(): Fibers {
+    return this.hooks?.api ?? NO_FIBERS
+  }
+
+  /**
+   * A call of an export that may suspend: once the gate admits it, on a slot of its own, run the mode's
+   * way; the slot and the gate's place are given back when it settles.
+   */
+  call(nested: boolean, run: (slot: Slot) => Promise<unknown>): Promise<unknown> {
+    const go = (): Promise<unknown> => {
+      let slot: Slot
+      try {
+        slot = this.slots.acquire()
+      } catch (e) {
+        this.gate.leave()
+        return Promise.reject(e)
+      }
+      const p = run(slot)
+      const done = (): void => {
+        this.slots.release(slot)
+        this.gate.leave()
+      }
+      p.then(done, done)
+      return p
+    }
+    const wait = this.gate.enter(nested)
+    return wait ? wait.then(go) : go()
+  }
+
+  /** Sets the stack pointer to `t`'s, when it has a stack of its own, keeping the caller's. */
+  enterSp(t: BaseTask): void {
+    if (this.sp && t.own) {
+      t.outer = this.sp.get()
+      this.sp.set(t.sp)
+    }
+  }
+
+  /** Saves `t`'s stack pointer and gives the caller's back. */
+  leaveSp(t: BaseTask): void {
+    if (this.sp && t.own) {
+      t.sp = this.sp.get()
+      this.sp.set(t.outer)
+    }
   }
 
   imports(module: WebAssembly.Module, given: Imports): WebAssembly.Imports {
-    const out: Record<string, Record<string, unknown>> = {}
+    const out: Imports = {}
     for (const { module: m, name, kind } of WebAssembly.Module.imports(module)) {
-      let v: unknown = given[m]?.[name]
+      let v = given[m]?.[name]
       if (kind === 'function')
         v =
           v === undefined
             ? this.hooks?.serve(m, name)
             : this.plan.suspends(m, name)
-              ? this.wrapImport(v as Fn, m, name, `${m}.${name}`)
+              ? this.wrapImport(v as Fn, `${m}.${name}`, m, name)
               : v
       out[m] ??= {}
       out[m][name] = v
@@ -100,17 +172,6 @@ export abstract class Driver {
     return out
   }
 
-  /** [data memory, main memory (C stacks, fiber structs), whether the data memory is a secondary one]. */
-  memories(ex: WebAssembly.Exports): [WebAssembly.Memory, WebAssembly.Memory, boolean] {
-    const mems = Object.values(ex).filter(v => v instanceof WebAssembly.Memory)
-    const named = this.plan.meta?.memory ?? this.options.memory
-    const data = named === undefined ? (ex[EXPORTS.memory] ?? ex.memory ?? mems[0]) : ex[named]
-    if (!(data instanceof WebAssembly.Memory))
-      throw new AsyncifyError(`the module exports no memory ${named ?? ''}`)
-    const secondary = this.plan.meta?.secondaryMemory ?? (ex[EXPORTS.memory] === data && mems.length > 1)
-    return [data, secondary ? (mems.find(m => m !== data) ?? data) : data, secondary]
-  }
-
   /**
    * Sets `sp`, `slots` and `gate`. Buffers (asyncify mode: `data` given) come from options.region, else the
    * secondary memory, else the allocator; C stacks (in `main`) from the region when it is in `main`, else
@@ -123,15 +184,26 @@ export abstract class Driver {
     secondary: boolean,
     wide: boolean,
   ): void {
-    const sp = main === undefined ? null : this.stackPointer(ex)
+    const { region: r, stackPointer: o } = this.options
+    const sp = main ? this.stackPointer(ex) : null
     const alloc = this.allocator(ex, wide)
-    const region = this.region(data ?? main)
+    const size = (data ?? main)?.buffer.byteLength ?? 0
+    if (r && !(r.start >= 0 && r.size > 0 && r.start + r.size <= size))
+      throw new AsyncifyError(
+        `options.region ${r.start}+${r.size} is not inside the ${size}-byte data memory`,
+      )
+    const region = r ? regionArena(r.start, r.size, 'options.region') : null
     const buffers =
-      data &&
-      (region ?? (secondary ? regionArena(16, data.buffer.byteLength - 16, 'the secondary memory') : alloc))
+      data && (region ?? (secondary ? regionArena(16, size - 16, 'the secondary memory') : alloc))
     const stacks = sp && (secondary ? alloc : (region ?? alloc))
-    this.slots = new Slots(buffers, stacks, this.sizes, wide, data ? MISSING : '')
-    this.gate = new Gate(this.options.stackPointer !== false && stacks === null)
+    this.slots = new Slots(
+      buffers,
+      stacks,
+      this.sizes,
+      DATA_HEADER[wide ? 'i64' : 'i32'].size,
+      data ? MISSING : '',
+    )
+    this.gate = new Gate(o !== false && !stacks)
     this.sp = sp
   }
 
@@ -139,9 +211,8 @@ export abstract class Driver {
   stackPointer(ex: WebAssembly.Exports): StackPointer | null {
     const o = this.options.stackPointer
     if (o === false) return null
-    const access =
-      typeof o === 'string' ? { kind: 'global' as const, export: o } : this.plan.meta?.stackPointer
-    const g = ex[access?.kind === 'global' ? access.export : '__stack_pointer']
+    const a = typeof o === 'string' ? { kind: 'global' as const, export: o } : this.plan.meta?.stackPointer
+    const g = ex[a?.kind === 'global' ? a.export : STACK_POINTER_GLOBAL]
     if (g instanceof WebAssembly.Global)
       return stackPointer(
         () => g.value,
@@ -149,12 +220,9 @@ export abstract class Driver {
           g.value = v
         },
       )
-    if (typeof o === 'string')
-      throw new AsyncifyError(`options.stackPointer: the module exports no global ${o}`)
+    if (o) throw noExport(`global ${o}`, 'options.stackPointer: ')
     const [get, set] = (
-      access?.kind === 'functions'
-        ? [access.get, access.set]
-        : ['emscripten_stack_get_current', '_emscripten_stack_restore']
+      a?.kind === 'functions' ? [a.get, a.set] : ['emscripten_stack_get_current', '_emscripten_stack_restore']
     ).map(n => ex[n])
     return typeof get === 'function' && typeof set === 'function' ? stackPointer(get as Fn, set as Fn) : null
   }
@@ -172,22 +240,19 @@ export abstract class Driver {
       if (typeof malloc === 'function' && typeof free === 'function')
         return mallocArena(malloc as Fn, free as Fn, wide)
     }
-    if (a) throw new AsyncifyError(`options.allocator: the module does not export ${a.malloc} and ${a.free}`)
+    if (a) throw noExport(`${a.malloc} and ${a.free}`, 'options.allocator: ')
     return null
   }
-
-  /** options.region as an arena, checked against the memory it is in. */
-  region(memory: WebAssembly.Memory | undefined): Arena | null {
-    const r = this.options.region
-    if (r === undefined) return null
-    const size = memory?.buffer.byteLength ?? 0
-    if (!(r.start >= 0 && r.size > 0 && r.start + r.size <= size))
-      throw new AsyncifyError(
-        `options.region ${r.start}+${r.size} is not inside the ${size}-byte data memory`,
-      )
-    return regionArena(r.start, r.size, 'options.region')
-  }
 }
+
+/** The exported memory `named`, else `asyncify_memory`, else `memory`, else the first one. */
+export function memoryOf(ex: WebAssembly.Exports, named?: string): WebAssembly.Memory {
+  const m = named ? ex[named] : (ex[EXPORTS.memory] ?? ex.memory ?? Object.values(ex).find(isMemory))
+  if (isMemory(m)) return m
+  throw noExport(`memory ${named ?? ''}`)
+}
+
+export const isMemory = (v: unknown): v is WebAssembly.Memory => v instanceof WebAssembly.Memory
 
 const MISSING =
   'asyncify mode needs memory for its buffers: the module exports no malloc/free (or options.allocator); pass options.region, or rebuild with inSecondaryMemory'

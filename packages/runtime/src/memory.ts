@@ -8,7 +8,6 @@
  * runtime's alone — never from pages grown behind the module's allocator. Slots of the default sizes
  * are pooled, so a call that suspends costs no allocation once the pool is warm.
  */
-import { DATA_HEADER } from './abi.js'
 import { AsyncifyError } from './errors.js'
 
 export type Fn = (...args: unknown[]) => unknown
@@ -20,28 +19,28 @@ export interface Arena {
 
 const align = (n: number): number => (n + 15) & ~15
 
-/** Blocks from the module's `malloc`/`free` (addresses as bigints for a 64-bit memory). */
-export function mallocArena(malloc: Fn, free: Fn, wide: boolean): Arena {
-  const arg = (n: number): number | bigint => (wide ? BigInt(n) : n)
-  return {
-    alloc(n) {
-      const at = Number(malloc(arg(n)))
-      if (at === 0) throw new AsyncifyError(`the module's malloc(${n}) returned NULL`)
-      return at
-    },
-    free: at => void free(arg(at)),
-  }
-}
+/** `n` as the module's pointer type: a bigint for a 64-bit memory. */
+export const pointer = (n: number, wide: boolean): number | bigint => (wide ? BigInt(n) : n)
+
+/** Blocks from the module's `malloc`/`free`. */
+export const mallocArena = (malloc: Fn, free: Fn, wide: boolean): Arena => ({
+  alloc(n) {
+    const at = Number(malloc(pointer(n, wide)))
+    if (at === 0) throw new AsyncifyError(`the module's malloc(${n}) returned NULL`)
+    return at
+  },
+  free: at => void free(pointer(at, wide)),
+})
 
 /** Blocks carved from `[start, start + size)`: a bump pointer, and freed blocks kept by size for reuse. */
 export function regionArena(start: number, size: number, what: string): Arena {
   let next = align(start)
-  const freed = new Map<number, number[]>()
+  const freed: Record<number, number[]> = {}
   const sizes = new Map<number, number>()
   return {
     alloc(n) {
       n = align(n)
-      const reused = freed.get(n)?.pop()
+      const reused = freed[n]?.pop()
       if (reused !== undefined) return reused
       if (next + n > start + size)
         throw new AsyncifyError(
@@ -53,7 +52,8 @@ export function regionArena(start: number, size: number, what: string): Arena {
     },
     free(at) {
       const n = sizes.get(at) as number
-      freed.set(n, [...(freed.get(n) ?? []), at])
+      freed[n] ??= []
+      freed[n].push(at)
     },
   }
 }
@@ -66,25 +66,30 @@ export interface StackPointer {
 
 export function stackPointer(read: () => unknown, write: (v: number | bigint) => void): StackPointer {
   const wide = typeof read() === 'bigint'
-  return { get: () => Number(read()), set: v => write(wide ? BigInt(v) : v) }
+  return { get: () => Number(read()), set: v => write(pointer(v, wide)) }
 }
 
-export class Slot {
-  constructor(
-    /** Address of the `{ current, end }` header (0 without a buffer). */
-    readonly data: number,
-    /** Bytes of the buffer after the header. */
-    readonly size: number,
-    /** Address of the C stack block (0 without one); the stack pointer starts at its top. */
-    readonly stack: number,
-    readonly top: number,
-    readonly pooled: boolean,
-  ) {}
+export interface Slot {
+  /** Address of the `{ current, end }` header (0 without a buffer). */
+  data: number
+  /** Bytes of the buffer after the header. */
+  size: number
+  /** Address of the C stack block (0 without one); the stack pointer starts at its top. */
+  stack: number
+  top: number
+  pooled: boolean
 }
 
 export interface SlotSizes {
   asyncifyStackSize: number
   stackSize: number
+}
+
+/** Checks that each size is a positive integer; `what` prefixes the option's name in the error. */
+export function checkSizes(s: SlotSizes, what: string): SlotSizes {
+  for (const [k, v] of Object.entries(s))
+    if (!(Number.isInteger(v) && v > 0)) throw new AsyncifyError(`${what}${k} must be a positive integer`)
+  return s
 }
 
 /**
@@ -93,27 +98,25 @@ export interface SlotSizes {
  */
 export class Slots {
   #pool: Slot[] = []
-  readonly header: number
   constructor(
     readonly data: Arena | null,
     readonly stacks: Arena | null,
     readonly defaults: SlotSizes,
-    wide: boolean,
+    /** Bytes of the data header (8, or 16 with 64-bit pointers). */
+    readonly header: number,
     readonly missing: string,
-  ) {
-    this.header = DATA_HEADER[wide ? 'i64' : 'i32'].size
-  }
+  ) {}
 
   /** A slot of the default sizes (pooled), or of `sizes` (a fiber's: freed with `free`). */
   acquire(sizes?: SlotSizes): Slot {
-    const pooled = sizes === undefined ? this.#pool.pop() : undefined
-    if (pooled !== undefined) return pooled
-    if (this.data === null && this.missing !== '') throw new AsyncifyError(this.missing)
+    const pooled = sizes ? undefined : this.#pool.pop()
+    if (pooled) return pooled
+    if (!this.data && this.missing) throw new AsyncifyError(this.missing)
     const { asyncifyStackSize: size, stackSize } = sizes ?? this.defaults
     const stack = this.stacks?.alloc(align(stackSize)) ?? 0
     const data = this.data?.alloc(align(this.header + size)) ?? 0
     // The stack pointer starts at the block's end, 16-aligned as the C ABI wants.
-    return new Slot(data, size, stack, stack && (stack + align(stackSize)) & ~15, sizes === undefined)
+    return { data, size, stack, top: stack && stack + align(stackSize), pooled: !sizes }
   }
 
   release(s: Slot): void {
@@ -139,15 +142,38 @@ export class Gate {
 
   /** Null when the call may start now (synchronously); else a promise of when it may. */
   enter(nested: boolean): Promise<void> | null {
-    if (this.queued && !nested && this.#busy > 0) return new Promise(r => this.#waiting.push(r))
+    if (this.queued && !nested && this.#busy) return new Promise(r => this.#waiting.push(r))
     this.#busy++
     return null
   }
 
   /** The next waiting call takes this one's place (counted before it wakes, so none overtakes it). */
   leave(): void {
-    if (--this.#busy > 0 || this.#waiting.length === 0) return
+    if (--this.#busy || !this.#waiting.length) return
     this.#busy++
     ;(this.#waiting.shift() as () => void)()
+  }
+}
+
+/** Little-endian reads and writes of a memory, through a view renewed when the memory grows. */
+export class Heap {
+  #view: DataView | null = null
+  constructor(readonly memory: WebAssembly.Memory) {}
+
+  get view(): DataView {
+    const b = this.memory.buffer
+    if (this.#view?.buffer !== b) this.#view = new DataView(b)
+    return this.#view
+  }
+
+  /** The u32 (or, `wide`, u64) at `at`; writes `v` there first when given. */
+  word(at: number, v?: number, wide = false): number {
+    const d = this.view
+    if (wide) {
+      if (v !== undefined) d.setBigUint64(at, BigInt(v), true)
+      return Number(d.getBigUint64(at, true))
+    }
+    if (v !== undefined) d.setUint32(at, v, true)
+    return d.getUint32(at, true)
   }
 }
