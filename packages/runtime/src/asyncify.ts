@@ -20,7 +20,7 @@
  *
  * C stacks: an unwind skips the epilogues that restore the stack pointer, so a suspended task's frames
  * stay in linear memory below the pointer. A task with a stack of its own enters with its pointer and
- * gives the caller's back on the way out; without per-task stacks, calls are queued (`Gate`).
+ * gives the caller's back on the way out; without per-task stacks, calls are queued (`Driver.call`).
  *
  * Fibers (`fibers-asyncify.ts`) reuse the loop: their imports unwind with a step as `next` instead of a
  * promise, and the step either readies the next bottom function to call (a swap) or pauses (a yield).
@@ -28,7 +28,7 @@
 import { API_NAMES, type ControlFunctions, DATA_HEADER, EXPORTS, STATE } from './abi.js'
 import { BaseTask, Driver, isMemory, isMemory64, memoryOf } from './driver.js'
 import { AsyncifyError, BufferOverflowError, noExport } from './errors.js'
-import { type Fn, Heap, pointer } from './memory.js'
+import { type Fn, pointer, word } from './memory.js'
 import { NO_STAND_IN } from './plan.js'
 
 /** What an unwind waits for: an async import's promise, or a fiber import's step (false: pause the task). */
@@ -62,7 +62,8 @@ const ignore = (): void => {}
 export class AsyncifyDriver extends Driver {
   current: Task | null = null
   wide = false
-  heap!: Heap
+  /** The data memory, and a view of it (`word`). */
+  heap!: { memory: WebAssembly.Memory; dv?: DataView }
   #ctl!: ControlFunctions
   #release: unknown
 
@@ -80,7 +81,7 @@ export class AsyncifyDriver extends Driver {
     this.wide = (meta?.pointer ?? (isMemory64(data) ? 'i64' : 'i32')) === 'i64'
     this.provide(ex, main, data, secondary, this.wide)
     this.#ctl = ctl as unknown as ControlFunctions
-    this.heap = new Heap(data)
+    this.heap = { memory: data }
     this.#release = ex[EXPORTS.releaseRefs]
     return main
   }
@@ -96,7 +97,7 @@ export class AsyncifyDriver extends Driver {
 
   /** Reads or writes field `current`/`end` of the data header at `data`. */
   field(data: number, f: 'current' | 'end', v?: number): number {
-    return this.heap.word(data + DATA_HEADER[this.wide ? 'i64' : 'i32'][f], v, this.wide)
+    return word(this.heap, data + DATA_HEADER[this.wide ? 'i64' : 'i32'][f], v, this.wide)
   }
 
   /**

@@ -1,15 +1,17 @@
 /**
  * What both modes share: wrapping the imports that may suspend (fiber support serves its own), handing
- * out exports (the raw function unless it may suspend), and finding, once the instance exists, the data
- * memory, the C stack pointer and the allocator that `memory.ts` takes slots from. Without fiber support
+ * out exports (the raw function unless it may suspend), admitting calls, and finding, once the instance
+ * exists, the C stack pointer and the allocator that `memory.ts` takes slots from. Without fiber support
  * a module importing fiber functions fails to link, naming the import.
+ *
+ * Admission: with no C stack per call, calls are queued — a call made from outside wasm while another is
+ * in flight waits, in call order; a call made from inside wasm (an import calling back) never waits,
+ * since the outer call may be waiting for it.
  */
 import { DATA_HEADER, EXPORTS, STACK_POINTER_GLOBAL } from './abi.js'
 import { AsyncifyError, noExport } from './errors.js'
 import {
-  type Arena,
   type Fn,
-  Gate,
   mallocArena,
   regionArena,
   type Slot,
@@ -73,7 +75,7 @@ export class BaseTask {
     readonly slot: Slot,
   ) {
     this.sp = slot.top
-    this.own = this.sp !== 0
+    this.own = !!this.sp
   }
 }
 
@@ -84,7 +86,10 @@ export abstract class Driver {
   hooks: FiberHooks | null = null
   sp: StackPointer | null = null
   slots!: Slots
-  gate!: Gate
+  /** Whether calls from outside wasm wait for the one in flight; how many are in flight; who waits. */
+  #queued = false
+  #busy = 0
+  #waiting: (() => void)[] = []
 
   constructor(
     readonly plan: Plan,
@@ -94,7 +99,7 @@ export abstract class Driver {
 
   abstract wrapImport(fn: Fn, label: string, module: string, name: string): unknown
   abstract wrapExport(name: string, fn: Fn): Fn
-  /** Sets up slots, gate and stack pointer for the instance's exports; returns the main memory. */
+  /** Finds what the mode needs in the instance's exports and calls `provide`; returns the main memory. */
   abstract setup(ex: WebAssembly.Exports): WebAssembly.Memory
 
   get fibers(): Fibers {
@@ -102,8 +107,8 @@ export abstract class Driver {
   }
 
   /**
-   * A call of an export that may suspend: once the gate admits it, on a slot of its own, run the mode's
-   * way; the slot and the gate's place are given back when it settles.
+   * A call of an export that may suspend: once admitted, on a slot of its own, run the mode's way; the
+   * slot and the place are given back when it settles. `nested`: made from inside wasm.
    */
   call(nested: boolean, run: (slot: Slot) => Promise<unknown>): Promise<unknown> {
     const go = (): Promise<unknown> => {
@@ -111,19 +116,27 @@ export abstract class Driver {
       try {
         slot = this.slots.acquire()
       } catch (e) {
-        this.gate.leave()
+        this.#leave()
         return Promise.reject(e)
       }
       const p = run(slot)
-      const done = (): void => {
+      const end = (): void => {
         this.slots.release(slot)
-        this.gate.leave()
+        this.#leave()
       }
-      p.then(done, done)
+      p.then(end, end)
       return p
     }
-    const wait = this.gate.enter(nested)
-    return wait ? wait.then(go) : go()
+    if (this.#queued && !nested && this.#busy) return new Promise<void>(r => this.#waiting.push(r)).then(go)
+    this.#busy++
+    return go()
+  }
+
+  /** The next waiting call takes this one's place (counted before it wakes, so none overtakes it). */
+  #leave(): void {
+    if (--this.#busy || !this.#waiting.length) return
+    this.#busy++
+    ;(this.#waiting.shift() as () => void)()
   }
 
   /** Sets the stack pointer to `t`'s, when it has a stack of its own, keeping the caller's. */
@@ -173,9 +186,10 @@ export abstract class Driver {
   }
 
   /**
-   * Sets `sp`, `slots` and `gate`. Buffers (asyncify mode: `data` given) come from options.region, else the
-   * secondary memory, else the allocator; C stacks (in `main`) from the region when it is in `main`, else
-   * the allocator. Without C stacks of their own, calls are queued unless options.stackPointer is false.
+   * Sets `sp` and `slots`, and whether calls are queued. Buffers (asyncify mode: `data` given) come from
+   * options.region, else the secondary memory, else the allocator (options.allocator, else malloc/free,
+   * else emscripten's builtin names); C stacks (in `main`) from the region when it is in `main`, else the
+   * allocator. Without C stacks of their own, calls are queued unless options.stackPointer is false.
    */
   provide(
     ex: WebAssembly.Exports,
@@ -184,9 +198,11 @@ export abstract class Driver {
     secondary: boolean,
     wide: boolean,
   ): void {
-    const { region: r, stackPointer: o } = this.options
+    const { region: r, stackPointer: o, allocator: a } = this.options
     const sp = main ? this.stackPointer(ex) : null
-    const alloc = this.allocator(ex, wide)
+    const f = (a ? [[a.malloc, a.free]] : ALLOCATORS).map(names => functions(ex, names)).find(Boolean)
+    if (a && !f) throw noExport(`${a.malloc} and ${a.free}`, 'options.allocator: ')
+    const alloc = f ? mallocArena(f[0] as Fn, f[1] as Fn, wide) : null
     const size = (data ?? main)?.buffer.byteLength ?? 0
     if (r && !(r.start >= 0 && r.size > 0 && r.start + r.size <= size))
       throw new AsyncifyError(
@@ -203,16 +219,16 @@ export abstract class Driver {
       DATA_HEADER[wide ? 'i64' : 'i32'].size,
       data ? MISSING : '',
     )
-    this.gate = new Gate(o !== false && !stacks)
+    this.#queued = o !== false && !stacks
     this.sp = sp
   }
 
   /** options.stackPointer, else the metadata's, else an exported `__stack_pointer` or emscripten's accessors. */
   stackPointer(ex: WebAssembly.Exports): StackPointer | null {
     const o = this.options.stackPointer
+    const a = this.plan.meta?.stackPointer
     if (o === false) return null
-    const a = typeof o === 'string' ? { kind: 'global' as const, export: o } : this.plan.meta?.stackPointer
-    const g = ex[a?.kind === 'global' ? a.export : STACK_POINTER_GLOBAL]
+    const g = ex[o || (a?.kind === 'global' ? a.export : STACK_POINTER_GLOBAL)]
     if (g instanceof WebAssembly.Global)
       return stackPointer(
         () => g.value,
@@ -221,28 +237,21 @@ export abstract class Driver {
         },
       )
     if (o) throw noExport(`global ${o}`, 'options.stackPointer: ')
-    const [get, set] = (
-      a?.kind === 'functions' ? [a.get, a.set] : ['emscripten_stack_get_current', '_emscripten_stack_restore']
-    ).map(n => ex[n])
-    return typeof get === 'function' && typeof set === 'function' ? stackPointer(get as Fn, set as Fn) : null
+    const f = functions(ex, a?.kind === 'functions' ? [a.get, a.set] : EMSCRIPTEN_STACK)
+    return f && stackPointer(f[0] as Fn, f[1] as Fn)
   }
+}
 
-  /** The module's allocator: options.allocator, else malloc/free, else emscripten's builtin names. */
-  allocator(ex: WebAssembly.Exports, wide: boolean): Arena | null {
-    const a = this.options.allocator
-    for (const [m, f] of a
-      ? [[a.malloc, a.free]]
-      : [
-          ['malloc', 'free'],
-          ['emscripten_builtin_malloc', 'emscripten_builtin_free'],
-        ]) {
-      const [malloc, free] = [ex[m as string], ex[f as string]]
-      if (typeof malloc === 'function' && typeof free === 'function')
-        return mallocArena(malloc as Fn, free as Fn, wide)
-    }
-    if (a) throw noExport(`${a.malloc} and ${a.free}`, 'options.allocator: ')
-    return null
-  }
+const ALLOCATORS = [
+  ['malloc', 'free'],
+  ['emscripten_builtin_malloc', 'emscripten_builtin_free'],
+]
+const EMSCRIPTEN_STACK = ['emscripten_stack_get_current', '_emscripten_stack_restore']
+
+/** The exports `names` when they are all functions, else null. */
+function functions(ex: WebAssembly.Exports, names: string[]): unknown[] | null {
+  const f = names.map(n => ex[n])
+  return f.every(v => typeof v === 'function') ? f : null
 }
 
 /** The exported memory `named`, else `asyncify_memory`, else `memory`, else the first one. */

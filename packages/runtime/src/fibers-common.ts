@@ -6,7 +6,7 @@
 import { ASYNCIFY_DATA_T as A, EMSCRIPTEN_FIBER as F, RUNTIME_IMPORTS } from './abi.js'
 import type { BaseTask, Driver, Env, FiberHooks } from './driver.js'
 import { AsyncifyError } from './errors.js'
-import { checkSizes, type Fn, Heap, type Slot, type SlotSizes, type StackPointer } from './memory.js'
+import { checkSizes, type Fn, type Slot, type SlotSizes, type StackPointer, word } from './memory.js'
 import type { Fiber, FiberOptions, FiberResult, FiberState } from './types.js'
 
 export const EM = RUNTIME_IMPORTS.emscripten
@@ -17,18 +17,19 @@ export type MakeFiber = (id: number, fn: Fn, arg: unknown, slot: Slot) => Fiber
 
 export class Common<D extends Driver = Driver> {
   env!: Env
-  heap!: Heap
+  /** The main memory, and a view of it (`word`). */
+  heap!: { memory: WebAssembly.Memory; dv?: DataView }
   next = 1
   #served: Record<string, unknown> = {}
 
   constructor(readonly d: D) {}
 
   u32(addr: number): number {
-    return this.heap.word(addr)
+    return word(this.heap, addr)
   }
 
   set(addr: number, v: number): void {
-    this.heap.word(addr, v)
+    word(this.heap, addr, v)
   }
 
   sp(): StackPointer {
@@ -123,7 +124,7 @@ export class Common<D extends Driver = Driver> {
       serve: (m, n) => this.serve(m, n),
       attach: env => {
         this.env = env
-        this.heap = new Heap(env.memory)
+        this.heap = { memory: env.memory }
       },
       api: {
         create: (entry, arg, options) => {

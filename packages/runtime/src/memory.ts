@@ -26,7 +26,7 @@ export const pointer = (n: number, wide: boolean): number | bigint => (wide ? Bi
 export const mallocArena = (malloc: Fn, free: Fn, wide: boolean): Arena => ({
   alloc(n) {
     const at = Number(malloc(pointer(n, wide)))
-    if (at === 0) throw new AsyncifyError(`the module's malloc(${n}) returned NULL`)
+    if (!at) throw new AsyncifyError(`the module's malloc(${n}) returned NULL`)
     return at
   },
   free: at => void free(pointer(at, wide)),
@@ -36,22 +36,23 @@ export const mallocArena = (malloc: Fn, free: Fn, wide: boolean): Arena => ({
 export function regionArena(start: number, size: number, what: string): Arena {
   let next = align(start)
   const freed: Record<number, number[]> = {}
-  const sizes = new Map<number, number>()
+  const sizes: Record<number, number> = {}
   return {
     alloc(n) {
       n = align(n)
-      const reused = freed[n]?.pop()
-      if (reused !== undefined) return reused
-      if (next + n > start + size)
-        throw new AsyncifyError(
-          `${what} (${size} bytes) has no room for another ${n}-byte block: enlarge it or lower the sizes`,
-        )
-      sizes.set(next, n)
-      next += n
-      return next - n
+      const at = freed[n]?.pop() ?? next
+      if (at === next) {
+        if (next + n > start + size)
+          throw new AsyncifyError(
+            `${what} (${size} bytes) has no room for another ${n}-byte block: enlarge it or lower the sizes`,
+          )
+        next += n
+        sizes[at] = n
+      }
+      return at
     },
     free(at) {
-      const n = sizes.get(at) as number
+      const n = sizes[at] as number
       freed[n] ??= []
       freed[n].push(at)
     },
@@ -116,7 +117,7 @@ export class Slots {
     const stack = this.stacks?.alloc(align(stackSize)) ?? 0
     const data = this.data?.alloc(align(this.header + size)) ?? 0
     // The stack pointer starts at the block's end, 16-aligned as the C ABI wants.
-    return { data, size, stack, top: stack && stack + align(stackSize), pooled: !sizes }
+    return { data, size, stack, top: stack && (stack + align(stackSize)) & ~15, pooled: !sizes }
   }
 
   release(s: Slot): void {
@@ -131,49 +132,22 @@ export class Slots {
 }
 
 /**
- * Admission of calls. When queued (no C stack per call), a call made from outside wasm while another
- * is in flight waits, in call order; a call made from inside wasm (an import calling back) never waits,
- * since the outer call may be waiting for it.
+ * The u32 (or, `wide`, u64) at `at` of a memory, little-endian; `v` is written there first when given.
+ * `view` keeps a DataView, renewed when the memory grows.
  */
-export class Gate {
-  #busy = 0
-  #waiting: (() => void)[] = []
-  constructor(readonly queued: boolean) {}
-
-  /** Null when the call may start now (synchronously); else a promise of when it may. */
-  enter(nested: boolean): Promise<void> | null {
-    if (this.queued && !nested && this.#busy) return new Promise(r => this.#waiting.push(r))
-    this.#busy++
-    return null
+export function word(
+  view: { memory: WebAssembly.Memory; dv?: DataView },
+  at: number,
+  v?: number,
+  wide = false,
+): number {
+  const b = view.memory.buffer
+  if (view.dv?.buffer !== b) view.dv = new DataView(b)
+  const d = view.dv
+  if (wide) {
+    if (v !== undefined) d.setBigUint64(at, BigInt(v), true)
+    return Number(d.getBigUint64(at, true))
   }
-
-  /** The next waiting call takes this one's place (counted before it wakes, so none overtakes it). */
-  leave(): void {
-    if (--this.#busy || !this.#waiting.length) return
-    this.#busy++
-    ;(this.#waiting.shift() as () => void)()
-  }
-}
-
-/** Little-endian reads and writes of a memory, through a view renewed when the memory grows. */
-export class Heap {
-  #view: DataView | null = null
-  constructor(readonly memory: WebAssembly.Memory) {}
-
-  get view(): DataView {
-    const b = this.memory.buffer
-    if (this.#view?.buffer !== b) this.#view = new DataView(b)
-    return this.#view
-  }
-
-  /** The u32 (or, `wide`, u64) at `at`; writes `v` there first when given. */
-  word(at: number, v?: number, wide = false): number {
-    const d = this.view
-    if (wide) {
-      if (v !== undefined) d.setBigUint64(at, BigInt(v), true)
-      return Number(d.getBigUint64(at, true))
-    }
-    if (v !== undefined) d.setUint32(at, v, true)
-    return d.getUint32(at, true)
-  }
+  if (v !== undefined) d.setUint32(at, v, true)
+  return d.getUint32(at, true)
 }
