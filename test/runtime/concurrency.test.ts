@@ -188,6 +188,22 @@ describe('a raw export called from an import (JS between wasm frames)', () => {
     expect(await Promise.all([r.exports.A(1), r.exports.A(2)])).toEqual([216, 418])
   })
 
+  it('asyncify mode: an import run again by the rewind must call the raw export again (else a clear error)', async () => {
+    const f = await fixture(MIDDLE, { inSecondaryMemory: true })
+    const [holder, entered]: [Holder, number[]] = [{}, []]
+    const sync = imports(holder, entered)
+    let runs = 0
+    const r = await run<{ A(x: number): Promise<number> }>(f, 'asyncify', {
+      // The first run calls B, which suspends; the rewind's run returns a promise without calling B.
+      env: { ...sync.env, callB: (y: number) => (++runs === 1 ? sync.env.callB(y) : delay(1).then(() => y)) },
+    })
+    holder.instance = r.instance
+    await expect(r.exports.A(3)).rejects.toThrow(
+      'import env.callB returned a promise before calling again the raw export the rewind waits in',
+    )
+    expect((r.instance.exports.asyncify_get_state as () => number)()).toBe(0)
+  })
+
   it('JSPI mode cannot suspend through JS frames: the export rejects (call the wrapped export instead)', async () => {
     const f = await fixture(MIDDLE, { inSecondaryMemory: true })
     const holder: Holder = {}

@@ -165,8 +165,7 @@ export class AsyncifyDriver extends Driver {
       // import again, so this promise (of a run that saw stand-ins) goes unused.
       if (t?.unwound) (r as PromiseLike<unknown>).then(ignore, ignore)
       // Run again by the rewind, it returned before calling back into the module, where the rewind waits.
-      else if (t?.rewinding)
-        fail('while the rewind waits in a raw export it had called: it must call it again')
+      else if (t?.rewinding) fail('before calling again the raw export the rewind waits in')
       else self.unwind(t as Task, wrapped, r as PromiseLike<unknown>)
       return stand
     }
@@ -177,7 +176,12 @@ export class AsyncifyDriver extends Driver {
   wrapExport(name: string, fn: Fn): Fn {
     const label = `export "${name}"`
     return (...args: unknown[]) =>
-      this.call(this.current !== null, slot => this.drive(new Task(fn, args, label, slot)))
+      this.call(this.current !== null, slot => {
+        const p = this.drive(new Task(fn, args, label, slot))
+        const end = (): void => this.end(slot)
+        p.then(end, end)
+        return p
+      })
   }
 
   /** Runs `t` (its first call, or a rewind already started) until it returns or pauses. */

@@ -107,32 +107,33 @@ export abstract class Driver {
   }
 
   /**
-   * A call of an export that may suspend: once admitted, on a slot of its own, run the mode's way; the
-   * slot and the place are given back when it settles. `nested`: made from inside wasm.
+   * A call of an export that may suspend: once admitted, on a slot of its own, run the mode's way. `run`
+   * calls `end(slot)` as the call settles, before its promise does. `nested`: made from inside wasm.
    */
   call(nested: boolean, run: (slot: Slot) => Promise<unknown>): Promise<unknown> {
-    const go = (): Promise<unknown> => {
-      let slot: Slot
-      try {
-        slot = this.slots.acquire()
-      } catch (e) {
-        this.#leave()
-        return Promise.reject(e)
-      }
-      const p = run(slot)
-      const end = (): void => {
-        this.slots.release(slot)
-        this.#leave()
-      }
-      p.then(end, end)
-      return p
-    }
-    if (this.#queued && !nested && this.#busy) return new Promise<void>(r => this.#waiting.push(r)).then(go)
+    if (this.#queued && !nested && this.#busy)
+      return new Promise<void>(r => this.#waiting.push(r)).then(() => this.#start(run))
     this.#busy++
-    return go()
+    return this.#start(run)
   }
 
-  /** The next waiting call takes this one's place (counted before it wakes, so none overtakes it). */
+  #start(run: (slot: Slot) => Promise<unknown>): Promise<unknown> {
+    let slot: Slot
+    try {
+      slot = this.slots.acquire()
+    } catch (e) {
+      this.#leave()
+      return Promise.reject(e)
+    }
+    return run(slot)
+  }
+
+  /** Gives a call's slot and place back; the next waiting call takes the place (counted before it wakes, so none overtakes it). */
+  end(slot: Slot): void {
+    this.slots.release(slot)
+    this.#leave()
+  }
+
   #leave(): void {
     if (--this.#busy || !this.#waiting.length) return
     this.#busy++
@@ -264,7 +265,7 @@ export function memoryOf(ex: WebAssembly.Exports, named?: string): WebAssembly.M
 export const isMemory = (v: unknown): v is WebAssembly.Memory => v instanceof WebAssembly.Memory
 
 const MISSING =
-  'asyncify mode needs memory for its buffers: the module exports no malloc/free (or options.allocator); pass options.region, or rebuild with inSecondaryMemory'
+  'asyncify mode needs memory for its buffers: export malloc/free (or name them in options.allocator), pass options.region, or rebuild with inSecondaryMemory'
 
 /** Whether a memory is 64-bit: its grow() takes a bigint (a number throws a TypeError). */
 export function isMemory64(memory: WebAssembly.Memory): boolean {

@@ -89,7 +89,10 @@ export class JspiDriver extends Driver {
         slot =>
           new Promise((res, rej) => {
             const t = new JTask(p, args, label, slot)
-            t.settle = (v, failed) => (failed ? rej : res)(v)
+            t.settle = (v, failed) => {
+              this.end(slot)
+              ;(failed ? rej : res)(v)
+            }
             this.start(t)
           }),
       )

@@ -18,10 +18,12 @@ export interface Plan {
 /** A stand-in no JS value converts to (a non-nullable function or GC reference, v128). */
 export const NO_STAND_IN: unique symbol = Symbol()
 
-export function readMetadata(module: WebAssembly.Module): AsyncifyMetadata | null {
-  const payload = WebAssembly.Module.customSections(module, METADATA_SECTION)[0]
-  return payload ? decodeMetadata(payload) : null
-}
+/** The metadata in a `METADATA_SECTION` payload, if any. */
+export const decode = (payload: ArrayBuffer | Uint8Array | null | undefined): AsyncifyMetadata | null =>
+  payload ? decodeMetadata(payload) : null
+
+export const readMetadata = (module: WebAssembly.Module): AsyncifyMetadata | null =>
+  decode(WebAssembly.Module.customSections(module, METADATA_SECTION)[0])
 
 /** `[module, name, result types]` of imports, as the byte reader gives them. */
 export type ImportTypes = [string, string, string[]][]
