@@ -2,32 +2,23 @@
 // of its own (from options.region here, from malloc in the C fixture's tests); without one, calls are
 // queued in call order; an import may call back into an export that suspends (reentrancy).
 import { describe, expect, it } from 'vitest'
-import { delay, fixture, MODES, random, run } from './helpers.js'
+import { cStackModule, delay, fixture, MODES, random, run } from './helpers.js'
 
 /**
  * work(id, n): n + 1 nested frames, each pushing 16 bytes on the C stack (id, depth, a canary), sleeping,
  * and checking them after waking: a frame another call overwrote traps. Returns Σ sleep results.
  */
-const stackModule = (exportSp: boolean) => `(module
-  (import "env" "sleep" (func $sleep (param i32 i32) (result i32)))
-  (memory (export "memory") 8)
-  (global $__stack_pointer ${exportSp ? '(export "__stack_pointer")' : ''} (mut i32) (i32.const 65536))
-  (func $work (export "work") (param $id i32) (param $n i32) (result i32)
-    (local $fp i32) (local $r i32)
-    (local.set $fp (i32.sub (global.get $__stack_pointer) (i32.const 16)))
-    (global.set $__stack_pointer (local.get $fp))
-    (i32.store (local.get $fp) (local.get $id))
-    (i32.store offset=4 (local.get $fp) (local.get $n))
-    (i32.store offset=8 (local.get $fp) (i32.xor (local.get $id) (i32.const 0x5a5a5a5a)))
-    (local.set $r (call $sleep (local.get $id) (local.get $n)))
+const stackModule = (exportSp: boolean) =>
+  `${cStackModule({
+    imports: '(import "env" "sleep" (func $sleep (param i32 i32) (result i32)))',
+    exportSp,
+    name: 'work',
+    store: '(i32.store offset=8 (local.get $fp) (i32.xor (local.get $id) (i32.const 0x5a5a5a5a)))',
+    body: `(local.set $r (call $sleep (local.get $id) (local.get $n)))
     (if (i32.gt_u (local.get $n) (i32.const 0))
-      (then (local.set $r (i32.add (local.get $r) (call $work (local.get $id) (i32.sub (local.get $n) (i32.const 1)))))))
-    (if (i32.or
-          (i32.or (i32.ne (i32.load (local.get $fp)) (local.get $id)) (i32.ne (i32.load offset=4 (local.get $fp)) (local.get $n)))
-          (i32.ne (i32.load offset=8 (local.get $fp)) (i32.xor (local.get $id) (i32.const 0x5a5a5a5a))))
-      (then (unreachable)))
-    (global.set $__stack_pointer (i32.add (local.get $fp) (i32.const 16)))
-    (local.get $r)))`
+      (then (local.set $r (i32.add (local.get $r) (call $work (local.get $id) (i32.sub (local.get $n) (i32.const 1)))))))`,
+    check: '(i32.ne (i32.load offset=8 (local.get $fp)) (i32.xor (local.get $id) (i32.const 0x5a5a5a5a)))',
+  })})`
 
 /** Room for 100 calls: a 512-byte buffer and a 1 KiB C stack each, above the module's own stack. */
 const REGION = { region: { start: 65536, size: 100 * 1552 }, asyncifyStackSize: 512, stackSize: 1024 }

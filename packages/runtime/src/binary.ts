@@ -39,32 +39,22 @@ class Bytes {
   }
 }
 
-const HEAP: Record<number, string> = {
-  112: 'func',
-  111: 'extern',
-  110: 'any',
-  109: 'eq',
-  108: 'i31',
-  107: 'struct',
-  106: 'array',
-  113: 'none',
-  114: 'noextern',
-  115: 'nofunc',
-  105: 'exn',
-  116: 'noexn',
-}
-const NUM: Record<number, string> = { 127: 'i32', 126: 'i64', 125: 'f32', 124: 'f64', 123: 'v128' }
+/** Abstract heap types by their code less 0x69 (`exn`), up to 0x74 (`noexn`). */
+const HEAP = 'exn array struct i31 eq any extern func none noextern nofunc noexn'.split(' ')
+const heap = (code: number): string => HEAP[code - 0x69] as string
+/** Number and vector types by their code less 0x7b (`v128`), up to 0x7f (`i32`). */
+const NUM = 'v128 f64 f32 i64 i32'.split(' ')
 
 /** A value type in the text format `valTypeText` of the metadata uses: `i32`, `(ref null extern)`, `(ref 3)`. */
 function valType(r: Bytes): string {
   const x = r.b[r.p++] as number
-  if (NUM[x] !== undefined) return NUM[x]
+  if (x >= 0x7b) return NUM[x - 0x7b] as string
   if (x === 0x63 || x === 0x64) {
     const h = r.b[r.p] as number
-    const heap = h >= 0x40 && h < 0x80 ? HEAP[r.b[r.p++] as number] : r.u()
-    return x === 0x63 ? `(ref null ${heap})` : `(ref ${heap})`
+    const type = h >= 0x40 && h < 0x80 ? heap(r.b[r.p++] as number) : r.u()
+    return x === 0x63 ? `(ref null ${type})` : `(ref ${type})`
   }
-  return `(ref null ${HEAP[x]})`
+  return `(ref null ${heap(x)})`
 }
 
 function limits(r: Bytes): void {
