@@ -140,19 +140,20 @@ export function decodeMetadata(payload: ArrayBuffer | Uint8Array): AsyncifyMetad
 }
 
 const isString = (v: unknown): v is string => typeof v === 'string'
-const isStrings = (v: unknown, length?: number): v is string[] =>
-  Array.isArray(v) && (length ?? v.length) === v.length && v.every(isString)
 const isBoolean = (v: unknown): boolean => typeof v === 'boolean'
+/** An array of `length` (any, when not given) items, each passing `item`. */
+const isList = (v: unknown, item: (x: unknown) => boolean, length?: number): boolean =>
+  Array.isArray(v) && (length ?? v.length) === v.length && v.every(x => item(x))
 
 /** A check of each field of `AsyncifyMetadata` but the version (`m` is the whole payload). */
 const FIELDS: Record<string, (v: unknown, m: Record<string, unknown>) => boolean> = {
   pointer: v => v === 'i32' || v === 'i64',
   memory: isString,
   secondaryMemory: isBoolean,
-  suspendingImports: v => Array.isArray(v) && v.every(p => isStrings(p, 2)),
+  suspendingImports: v => isList(v, p => isList(p, isString, 2)),
   suspendingImportResults: (v, m) =>
-    Array.isArray(v) && v.length === (m.suspendingImports as unknown[]).length && v.every(r => isStrings(r)),
-  suspendingExports: v => isStrings(v),
+    isList(v, r => isList(r, isString), (m.suspendingImports as unknown[]).length),
+  suspendingExports: v => isList(v, isString),
   stackPointer: v => {
     const s = v as Record<string, unknown> | null
     return (

@@ -28,7 +28,7 @@
 import { API_NAMES, type ControlFunctions, DATA_HEADER, EXPORTS, STATE } from './abi.js'
 import { BaseTask, Driver, isMemory, isMemory64, memoryOf } from './driver.js'
 import { AsyncifyError, BufferOverflowError, noExport } from './errors.js'
-import { type Fn, pointer, word } from './memory.js'
+import { type Fn, type MemoryView, pointer, word } from './memory.js'
 import { NO_STAND_IN } from './plan.js'
 
 /** What an unwind waits for: an async import's promise, or a fiber import's step (false: pause the task). */
@@ -62,8 +62,8 @@ const ignore = (): void => {}
 export class AsyncifyDriver extends Driver {
   current: Task | null = null
   wide = false
-  /** The data memory, and a view of it (`word`). */
-  heap!: { memory: WebAssembly.Memory; dv?: DataView }
+  /** The data memory. */
+  heap!: MemoryView
   #ctl!: ControlFunctions
   #release: unknown
 

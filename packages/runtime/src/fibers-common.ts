@@ -6,7 +6,15 @@
 import { ASYNCIFY_DATA_T as A, EMSCRIPTEN_FIBER as F, RUNTIME_IMPORTS } from './abi.js'
 import type { BaseTask, Driver, Env, FiberHooks } from './driver.js'
 import { AsyncifyError } from './errors.js'
-import { checkSizes, type Fn, type Slot, type SlotSizes, type StackPointer, word } from './memory.js'
+import {
+  checkSizes,
+  type Fn,
+  type MemoryView,
+  type Slot,
+  type SlotSizes,
+  type StackPointer,
+  word,
+} from './memory.js'
 import type { Fiber, FiberOptions, FiberResult, FiberState } from './types.js'
 
 export const EM = RUNTIME_IMPORTS.emscripten
@@ -17,8 +25,8 @@ export type MakeFiber = (id: number, fn: Fn, arg: unknown, slot: Slot) => Fiber
 
 export class Common<D extends Driver = Driver> {
   env!: Env
-  /** The main memory, and a view of it (`word`). */
-  heap!: { memory: WebAssembly.Memory; dv?: DataView }
+  /** The main memory. */
+  heap!: MemoryView
   next = 1
   #served: Record<string, unknown> = {}
 

@@ -131,16 +131,14 @@ export class Slots {
   }
 }
 
-/**
- * The u32 (or, `wide`, u64) at `at` of a memory, little-endian; `v` is written there first when given.
- * `view` keeps a DataView, renewed when the memory grows.
- */
-export function word(
-  view: { memory: WebAssembly.Memory; dv?: DataView },
-  at: number,
-  v?: number,
-  wide = false,
-): number {
+/** A memory and a DataView of it, renewed by `word` when the memory grows. */
+export interface MemoryView {
+  memory: WebAssembly.Memory
+  dv?: DataView
+}
+
+/** The u32 (or, `wide`, u64) at `at` of a memory, little-endian; `v` is written there first when given. */
+export function word(view: MemoryView, at: number, v?: number, wide = false): number {
   const b = view.memory.buffer
   if (view.dv?.buffer !== b) view.dv = new DataView(b)
   const d = view.dv
