@@ -15,8 +15,12 @@
 //       A non-suspending export through the runtime against the raw export, timed the same way after
 //       `count` warm-up calls.
 //   size
-//       The runtime's entries bundled by esbuild (minified, code-split), gzip -9: per mode, what a page
-//       loads, as separate files and as one file.
+//       The runtime's entries bundled by esbuild (minified, ESM, es2022), gzip -9. Code-split, as a bundler
+//       for browsers does: per mode, the files a page loads on the common path (a module with metadata,
+//       no start section), each gzipped on its own as it is fetched, summed; the chunks loaded on demand;
+//       and one file without splitting (every chunk inlined, as a bundle without code splitting ships).
+//       Every dynamic import must be listed in ON_DEMAND or PER_MODE, so that a new one is measured.
+//       When Vite resolves, also a Vite production build of a page that imports the entry.
 //
 // binaryen and the packages are loaded, and modules compiled, before any clock starts.
 import { readFileSync } from 'node:fs'
@@ -217,6 +221,15 @@ async function exportsOp([countText]) {
   }
 }
 
+/**
+ * Chunks the runtime loads only on paths off the common one (dist file → when), and the chunks each mode
+ * loads on its common path besides the entry's (none: both drivers and the fiber support are in the entry).
+ */
+const ON_DEMAND = {
+  'binary.js': 'start sections, binaries without metadata, the metadata of a JSPI pair from bytes',
+}
+const PER_MODE = { asyncify: [], jspi: [] }
+
 async function size() {
   const { buildSync } = await import('esbuild')
   const gz = bytes => gzipSync(bytes, { level: 9 }).length
@@ -225,55 +238,120 @@ async function size() {
     ['no-fibers.js', 'noFibers'],
     ['index.js', 'fibers'],
   ]) {
+    const options = { entryPoints: [join(dist, entry)], bundle: true, minify: true, format: 'esm' }
     const r = buildSync({
-      entryPoints: [join(dist, entry)],
-      bundle: true,
-      splitting: true,
-      minify: true,
-      format: 'esm',
+      ...options,
       target: 'es2022',
+      splitting: true,
       write: false,
       metafile: true,
       outdir: '/out',
     })
-    const files = new Map(r.outputFiles.map(f => [f.path.replace(/^\/out\//, ''), f.contents]))
-    const outputs = Object.fromEntries(
-      Object.entries(r.metafile.outputs).map(([p, o]) => [p.replace(/^.*out\//, ''), o]),
-    )
-    const entryFile = Object.keys(outputs).find(p => outputs[p].entryPoint?.endsWith(`dist/${entry}`))
+    const name = p => p.replace(/^.*out\//, '')
+    const files = new Map(r.outputFiles.map(f => [name(f.path), f.contents]))
+    const outputs = Object.fromEntries(Object.entries(r.metafile.outputs).map(([p, o]) => [name(p), o]))
     const chunkOf = src => Object.keys(outputs).find(p => outputs[p].entryPoint?.endsWith(`dist/${src}`))
+    for (const [file, o] of Object.entries(outputs))
+      for (const i of o.imports)
+        if (i.kind === 'dynamic-import') {
+          const src = outputs[name(i.path)]?.entryPoint
+          const known = Object.keys(ON_DEMAND).concat(...Object.values(PER_MODE))
+          if (!known.some(k => src?.endsWith(`dist/${k}`)))
+            throw new Error(`${file} imports ${src ?? i.path} on demand: list it in ON_DEMAND or PER_MODE`)
+        }
     // A file and what it imports statically.
     const closure = (file, seen = new Set()) => {
       if (file === undefined || seen.has(file)) return seen
       seen.add(file)
-      for (const i of outputs[file].imports)
-        if (i.kind === 'import-statement') closure(i.path.replace(/^.*out\//, ''), seen)
+      for (const i of outputs[file].imports) if (i.kind === 'import-statement') closure(name(i.path), seen)
       return seen
     }
     const measure = set => {
       const list = [...set]
-      const all = Buffer.concat(list.map(f => Buffer.from(files.get(f))))
       return {
         files: list.length,
-        minified: all.length,
-        gzipFiles: list.reduce((n, f) => n + gz(files.get(f)), 0),
-        gzipOne: gz(all),
+        minified: list.reduce((n, f) => n + files.get(f).length, 0),
+        gzip: list.reduce((n, f) => n + gz(files.get(f)), 0),
       }
     }
     const modeSet = mode => {
-      const set = closure(entryFile)
-      closure(chunkOf(`${mode}.js`), set)
-      if (key === 'fibers') closure(chunkOf(`fibers-${mode}.js`), set)
+      const set = closure(chunkOf(entry))
+      for (const src of PER_MODE[mode]) closure(chunkOf(src), set)
       return set
     }
+    const single = buildSync({ ...options, target: 'es2022', write: false }).outputFiles[0].contents
     out[key] = {
       asyncify: measure(modeSet('asyncify')),
       jspi: measure(modeSet('jspi')),
-      everything: measure(new Set(files.keys())),
-      binary: measure(new Set([chunkOf('binary.js')])),
+      onDemand: Object.fromEntries(
+        Object.keys(ON_DEMAND).map(src => [src, measure(new Set([chunkOf(src)]))]),
+      ),
+      single: { files: 1, minified: single.length, gzip: gz(single) },
+      vite: await viteSize(entry),
     }
   }
   return { op: 'size', ...out }
+}
+
+/**
+ * A Vite production build of a page whose script imports `entry` from dist (no modulepreload polyfill,
+ * which every Vite page has anyway): the JS of the page's own chunk (runtime and Vite's helpers), gzip -9.
+ * Null where Vite does not resolve.
+ */
+async function viteSize(entry) {
+  let vite
+  try {
+    vite = await import('vite')
+  } catch {
+    return null
+  }
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs')
+  const { tmpdir } = await import('node:os')
+  const root = mkdtempSync(join(tmpdir(), 'runtime-size-'))
+  try {
+    writeFileSync(join(root, 'index.html'), '<script type="module" src="./main.js"></script>')
+    writeFileSync(
+      join(root, 'main.js'),
+      `import { instantiate } from ${JSON.stringify(join(dist, entry))}\nglobalThis.instantiate = instantiate\n`,
+    )
+    const r = await vite.build({
+      root,
+      logLevel: 'silent',
+      configFile: false,
+      build: { write: false, target: 'es2022', modulePreload: { polyfill: false } },
+    })
+    const chunks = (Array.isArray(r) ? r[0] : r).output.filter(o => o.type === 'chunk')
+    const byName = new Map(chunks.map(c => [c.fileName, c]))
+    const closure = (c, seen = new Set()) => {
+      if (c === undefined || seen.has(c)) return seen
+      seen.add(c)
+      for (const i of c.imports) closure(byName.get(i), seen)
+      return seen
+    }
+    const main = chunks.find(c => c.isEntry)
+    if (main === undefined) throw new Error(`vite build: no entry chunk among ${[...byName.keys()]}`)
+    const measure = mode => {
+      const set = closure(main)
+      for (const src of PER_MODE[mode])
+        closure(
+          chunks.find(c => c.facadeModuleId?.endsWith(`dist/${src}`)),
+          set,
+        )
+      return { files: set.size, gzip: [...set].reduce((n, c) => n + gz(Buffer.from(c.code)), 0) }
+    }
+    return {
+      version: vite.version,
+      asyncify: measure('asyncify'),
+      jspi: measure('jspi'),
+      preloadHelper: /modulepreload/.test(main.code),
+    }
+  } finally {
+    rmSync(root, { recursive: true, force: true })
+  }
+
+  function gz(b) {
+    return gzipSync(b, { level: 9 }).length
+  }
 }
 
 const OPS = { roundtrip, fibers, exports: exportsOp, size }

@@ -2,32 +2,23 @@
 // of its own (from options.region here, from malloc in the C fixture's tests); without one, calls are
 // queued in call order; an import may call back into an export that suspends (reentrancy).
 import { describe, expect, it } from 'vitest'
-import { delay, fixture, MODES, random, run } from './helpers.js'
+import { cStackModule, delay, fixture, MODES, random, run } from './helpers.js'
 
 /**
  * work(id, n): n + 1 nested frames, each pushing 16 bytes on the C stack (id, depth, a canary), sleeping,
  * and checking them after waking: a frame another call overwrote traps. Returns Σ sleep results.
  */
-const stackModule = (exportSp: boolean) => `(module
-  (import "env" "sleep" (func $sleep (param i32 i32) (result i32)))
-  (memory (export "memory") 8)
-  (global $__stack_pointer ${exportSp ? '(export "__stack_pointer")' : ''} (mut i32) (i32.const 65536))
-  (func $work (export "work") (param $id i32) (param $n i32) (result i32)
-    (local $fp i32) (local $r i32)
-    (local.set $fp (i32.sub (global.get $__stack_pointer) (i32.const 16)))
-    (global.set $__stack_pointer (local.get $fp))
-    (i32.store (local.get $fp) (local.get $id))
-    (i32.store offset=4 (local.get $fp) (local.get $n))
-    (i32.store offset=8 (local.get $fp) (i32.xor (local.get $id) (i32.const 0x5a5a5a5a)))
-    (local.set $r (call $sleep (local.get $id) (local.get $n)))
+const stackModule = (exportSp: boolean) =>
+  `${cStackModule({
+    imports: '(import "env" "sleep" (func $sleep (param i32 i32) (result i32)))',
+    exportSp,
+    name: 'work',
+    store: '(i32.store offset=8 (local.get $fp) (i32.xor (local.get $id) (i32.const 0x5a5a5a5a)))',
+    body: `(local.set $r (call $sleep (local.get $id) (local.get $n)))
     (if (i32.gt_u (local.get $n) (i32.const 0))
-      (then (local.set $r (i32.add (local.get $r) (call $work (local.get $id) (i32.sub (local.get $n) (i32.const 1)))))))
-    (if (i32.or
-          (i32.or (i32.ne (i32.load (local.get $fp)) (local.get $id)) (i32.ne (i32.load offset=4 (local.get $fp)) (local.get $n)))
-          (i32.ne (i32.load offset=8 (local.get $fp)) (i32.xor (local.get $id) (i32.const 0x5a5a5a5a))))
-      (then (unreachable)))
-    (global.set $__stack_pointer (i32.add (local.get $fp) (i32.const 16)))
-    (local.get $r)))`
+      (then (local.set $r (i32.add (local.get $r) (call $work (local.get $id) (i32.sub (local.get $n) (i32.const 1)))))))`,
+    check: '(i32.ne (i32.load offset=8 (local.get $fp)) (i32.xor (local.get $id) (i32.const 0x5a5a5a5a)))',
+  })})`
 
 /** Room for 100 calls: a 512-byte buffer and a 1 KiB C stack each, above the module's own stack. */
 const REGION = { region: { start: 65536, size: 100 * 1552 }, asyncifyStackSize: 512, stackSize: 1024 }
@@ -147,6 +138,61 @@ describe('a raw export called from an import (JS between wasm frames)', () => {
     holder.instance = r.instance
     expect(await r.exports.A(3)).toBe((30 + 1) * 2)
     expect(entered).toEqual([3, 3])
+  })
+
+  it('asyncify mode: an async import may call the raw export (its first promise is dropped: the rewind runs it again)', async () => {
+    const f = await fixture(MIDDLE, { inSecondaryMemory: true })
+    const [holder, entered]: [Holder, number[]] = [{}, []]
+    const sync = imports(holder, entered)
+    const r = await run<{ A(x: number): Promise<number> }>(f, 'asyncify', {
+      env: { ...sync.env, callB: async (y: number) => sync.env.callB(y) + 5 },
+    })
+    holder.instance = r.instance
+    expect(await r.exports.A(3)).toBe((30 + 1 + 5) * 2)
+    expect(entered).toEqual([3, 3])
+  })
+
+  // hop(x): x > 0 calls the raw B(x - 1) and adds 1; hop(0) sleeps. The same import is then both a JS
+  // frame between wasm frames and, further in, the import that suspended: the rewind must run the outer
+  // one again rather than hand it the inner one's value.
+  const HOP = `(module
+    (import "env" "hop" (func $hop (param i32) (result i32)))
+    (memory (export "memory") 1)
+    (func (export "B") (param i32) (result i32) (i32.add (call $hop (local.get 0)) (i32.const 100)))
+    (func (export "A") (param i32) (result i32) (i32.mul (call $hop (local.get 0)) (i32.const 2))))`
+
+  it('asyncify mode: the same import as the JS frame and as the suspended import further in', async () => {
+    const f = await fixture(HOP, { inSecondaryMemory: true })
+    const holder: Holder = {}
+    const calls: number[] = []
+    const hop = (x: number): number | Promise<number> => {
+      calls.push(x)
+      if (x === 0) return delay(1).then(() => 7)
+      return ((holder.instance as WebAssembly.Instance).exports.B as (y: number) => number)(x - 1) + 1
+    }
+    const r = await run<{ A(x: number): Promise<number> }>(f, 'asyncify', { env: { hop } })
+    holder.instance = r.instance
+    // hop(0) = 7, B(0) = 107, hop(1) = 108, B(1) = 208, hop(2) = 209.
+    expect(await r.exports.A(1)).toBe(216)
+    expect(calls).toEqual([1, 0, 1])
+    expect(await r.exports.A(2)).toBe(418)
+    expect(await Promise.all([r.exports.A(1), r.exports.A(2)])).toEqual([216, 418])
+  })
+
+  it('asyncify mode: an import run again by the rewind must call the raw export again (else a clear error)', async () => {
+    const f = await fixture(MIDDLE, { inSecondaryMemory: true })
+    const [holder, entered]: [Holder, number[]] = [{}, []]
+    const sync = imports(holder, entered)
+    let runs = 0
+    const r = await run<{ A(x: number): Promise<number> }>(f, 'asyncify', {
+      // The first run calls B, which suspends; the rewind's run returns a promise without calling B.
+      env: { ...sync.env, callB: (y: number) => (++runs === 1 ? sync.env.callB(y) : delay(1).then(() => y)) },
+    })
+    holder.instance = r.instance
+    await expect(r.exports.A(3)).rejects.toThrow(
+      'import env.callB returned a promise before calling again the raw export the rewind waits in',
+    )
+    expect((r.instance.exports.asyncify_get_state as () => number)()).toBe(0)
   })
 
   it('JSPI mode cannot suspend through JS frames: the export rejects (call the wrapped export instead)', async () => {

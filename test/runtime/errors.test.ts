@@ -1,6 +1,7 @@
 // Clear errors instead of traps deep in a stack: buffer overflows name the export or fiber, the size
 // and the option that raises it; bad options and modules the runtime cannot drive name what is wrong.
 import { BufferOverflowError, instantiate } from '@unplugin-asyncify/runtime'
+import { decodeMetadata } from '@unplugin-asyncify/runtime/abi'
 import { describe, expect, it } from 'vitest'
 import { delay, fixture, run } from './helpers.js'
 
@@ -127,7 +128,7 @@ describe('bad options and modules', () => {
     )
     await expect(
       run(f, 'asyncify', sleep, { allocator: { malloc: 'alloc', free: 'release' } }),
-    ).rejects.toThrow('options.allocator: the module does not export alloc and release')
+    ).rejects.toThrow('options.allocator: the module exports no alloc and release')
     await expect(run(f, 'asyncify', sleep, { stackPointer: 'sp' })).rejects.toThrow(
       'options.stackPointer: the module exports no global sp',
     )
@@ -181,5 +182,38 @@ describe('the no-fibers entry', () => {
     })
     expect(await exports.main()).toBe(7)
     expect(() => fibers.create('main')).toThrow(/no-fibers build/)
+  })
+})
+
+describe('the metadata section', () => {
+  const valid = {
+    version: 1,
+    pointer: 'i32',
+    memory: 'memory',
+    secondaryMemory: false,
+    suspendingImports: [['env', 'sleep']],
+    suspendingImportResults: [['i32']],
+    suspendingExports: ['main'],
+    stackPointer: { kind: 'global', export: '__stack_pointer' },
+    releaseRefs: false,
+  }
+  const decode = (v: unknown) => decodeMetadata(new TextEncoder().encode(JSON.stringify(v)))
+
+  it('a malformed one names the field; a valid one decodes as it is', () => {
+    expect(decode(valid)).toEqual(valid)
+    expect(decode({ ...valid, stackPointer: null }).stackPointer).toBeNull()
+    for (const [field, bad] of [
+      ['pointer', 'i16'],
+      ['suspendingImports', [['env']]],
+      ['suspendingImportResults', []],
+      ['suspendingExports', [1]],
+      ['stackPointer', { kind: 'functions', get: 'g' }],
+      ['releaseRefs', 'no'],
+    ] as const)
+      expect(() => decode({ ...valid, [field]: bad }), field).toThrow(
+        `the unplugin-asyncify custom section is malformed: ${field}`,
+      )
+    expect(() => decode([1])).toThrow(/version undefined.*rebuild/)
+    expect(() => decodeMetadata(new TextEncoder().encode('7'))).toThrow(/not valid JSON of an object/)
   })
 })

@@ -4,7 +4,7 @@
 import type { Fiber, Fibers } from '@unplugin-asyncify/runtime'
 import { describe, expect, it } from 'vitest'
 import { exportSlotTables, SLOT_TABLE_EXPORTS } from '../asyncify/shared.js'
-import { delay, fixture, MODES, run } from './helpers.js'
+import { cStackModule, delay, fixture, MODES, run } from './helpers.js'
 
 const FIBERS = `(module
   (import "fiber" "yield" (func $yield (param i32) (result i32)))
@@ -185,23 +185,14 @@ for (const mode of MODES)
 // JS fibers in a module with a C stack pointer: each fiber runs on a C stack of its own (from
 // options.region here), and every switch saves and restores the stack pointer. Each frame keeps 16 bytes
 // on the C stack across its yields and traps if anything overwrote them.
-const STACK_FIBERS = `(module
-  (import "fiber" "yield" (func $yield (param i32) (result i32)))
-  (memory (export "memory") 8)
-  (global $__stack_pointer (export "__stack_pointer") (mut i32) (i32.const 65536))
-  (func $nest (export "nest") (param $id i32) (param $n i32) (result i32)
-    (local $fp i32) (local $r i32)
-    (local.set $fp (i32.sub (global.get $__stack_pointer) (i32.const 16)))
-    (global.set $__stack_pointer (local.get $fp))
-    (i32.store (local.get $fp) (local.get $id))
-    (i32.store offset=4 (local.get $fp) (local.get $n))
-    (local.set $r (call $yield (i32.add (i32.mul (local.get $id) (i32.const 100)) (local.get $n))))
+const STACK_FIBERS = `${cStackModule({
+  imports: '(import "fiber" "yield" (func $yield (param i32) (result i32)))',
+  exportSp: true,
+  name: 'nest',
+  body: `(local.set $r (call $yield (i32.add (i32.mul (local.get $id) (i32.const 100)) (local.get $n))))
     (if (i32.gt_u (local.get $n) (i32.const 0))
-      (then (local.set $r (i32.add (local.get $r) (call $nest (local.get $id) (i32.sub (local.get $n) (i32.const 1)))))))
-    (if (i32.or (i32.ne (i32.load (local.get $fp)) (local.get $id)) (i32.ne (i32.load offset=4 (local.get $fp)) (local.get $n)))
-      (then (unreachable)))
-    (global.set $__stack_pointer (i32.add (local.get $fp) (i32.const 16)))
-    (local.get $r))
+      (then (local.set $r (i32.add (local.get $r) (call $nest (local.get $id) (i32.sub (local.get $n) (i32.const 1)))))))`,
+})}
   ;; The fibers' entry: three nested frames, yielding 100·id + 2, + 1, + 0.
   (func (export "deep") (param $id i32) (result i32) (call $nest (local.get $id) (i32.const 2))))`
 

@@ -78,3 +78,36 @@ export function pipelineResult(limit: number): number {
   }
   return sum & 0x7fffffff
 }
+
+/**
+ * WAT of a module with a C stack pointer at 64 KiB whose function `name(id, n)` takes a 16-byte frame on
+ * the C stack and stores `id` and `n` in it (more words: `store`), then runs `body`; `check` traps if the
+ * frame no longer holds them, and gives the frame back. `imports` and `exportSp` complete the module.
+ */
+export function cStackModule(o: {
+  imports: string
+  exportSp: boolean
+  name: string
+  store?: string
+  body: string
+  check?: string
+}): string {
+  return `(module
+  ${o.imports}
+  (memory (export "memory") 8)
+  (global $__stack_pointer ${o.exportSp ? '(export "__stack_pointer")' : ''} (mut i32) (i32.const 65536))
+  (func $${o.name} (export "${o.name}") (param $id i32) (param $n i32) (result i32)
+    (local $fp i32) (local $r i32)
+    (local.set $fp (i32.sub (global.get $__stack_pointer) (i32.const 16)))
+    (global.set $__stack_pointer (local.get $fp))
+    (i32.store (local.get $fp) (local.get $id))
+    (i32.store offset=4 (local.get $fp) (local.get $n))
+    ${o.store ?? ''}
+    ${o.body}
+    (if (i32.or
+          (i32.or (i32.ne (i32.load (local.get $fp)) (local.get $id)) (i32.ne (i32.load offset=4 (local.get $fp)) (local.get $n)))
+          ${o.check ?? '(i32.const 0)'})
+      (then (unreachable)))
+    (global.set $__stack_pointer (i32.add (local.get $fp) (i32.const 16)))
+    (local.get $r))`
+}

@@ -116,47 +116,54 @@ export function encodeMetadata(meta: AsyncifyMetadata): Uint8Array {
   return new TextEncoder().encode(JSON.stringify(meta))
 }
 
-/** Reads a `METADATA_SECTION` payload; throws a plain Error naming what is wrong with it. */
+/**
+ * Reads a `METADATA_SECTION` payload; throws a plain Error saying what is wrong with it (the field, for a
+ * malformed one).
+ */
 export function decodeMetadata(payload: ArrayBuffer | Uint8Array): AsyncifyMetadata {
-  let m: Partial<AsyncifyMetadata> | null
+  const fail = (why: string): never => {
+    throw new Error(`the ${METADATA_SECTION} custom section ${why}`)
+  }
+  let m: Record<string, unknown> = {}
   try {
     m = JSON.parse(new TextDecoder().decode(payload))
+    if (!(m instanceof Object)) throw m
   } catch {
-    throw new Error(`the ${METADATA_SECTION} custom section is not valid JSON`)
+    fail('is not valid JSON of an object')
   }
-  if (m === null || typeof m !== 'object')
-    throw new Error(`the ${METADATA_SECTION} custom section is not an object`)
   if (m.version !== METADATA_VERSION)
-    throw new Error(
-      `the ${METADATA_SECTION} custom section has version ${String(m.version)}; this runtime reads version ${METADATA_VERSION} (rebuild the module with the same release of wasm-asyncify)`,
+    fail(
+      `has version ${m.version}; this runtime reads version ${METADATA_VERSION} (rebuild the module with the same release of wasm-asyncify)`,
     )
-  const pairs = m.suspendingImports
-  const results = m.suspendingImportResults
-  const ok =
-    (m.pointer === 'i32' || m.pointer === 'i64') &&
-    isString(m.memory) &&
-    typeof m.secondaryMemory === 'boolean' &&
-    Array.isArray(pairs) &&
-    pairs.every(p => isStrings(p, 2)) &&
-    Array.isArray(results) &&
-    results.length === pairs.length &&
-    results.every(r => isStrings(r)) &&
-    isStrings(m.suspendingExports) &&
-    typeof m.releaseRefs === 'boolean' &&
-    (m.stackPointer === null || isStackPointerAccess(m.stackPointer))
-  if (!ok) throw new Error(`the ${METADATA_SECTION} custom section is malformed`)
-  return m as AsyncifyMetadata
+  for (const [field, ok] of Object.entries(FIELDS)) if (!ok(m[field], m)) fail(`is malformed: ${field}`)
+  return m as unknown as AsyncifyMetadata
 }
 
 const isString = (v: unknown): v is string => typeof v === 'string'
-const isStrings = (v: unknown, length?: number): boolean =>
-  Array.isArray(v) && (length === undefined || v.length === length) && v.every(isString)
+const isBoolean = (v: unknown): boolean => typeof v === 'boolean'
+/** An array of `length` (any, when not given) items, each passing `item`. */
+const isList = (v: unknown, item: (x: unknown) => boolean, length?: number): boolean =>
+  Array.isArray(v) && (length ?? v.length) === v.length && v.every(x => item(x))
 
-function isStackPointerAccess(v: unknown): v is StackPointerAccess {
-  const s = v as Record<string, unknown> | null
-  return s?.kind === 'global'
-    ? isString(s.export)
-    : s?.kind === 'functions' && isString(s.get) && isString(s.set)
+/** A check of each field of `AsyncifyMetadata` but the version (`m` is the whole payload). */
+const FIELDS: Record<string, (v: unknown, m: Record<string, unknown>) => boolean> = {
+  pointer: v => v === 'i32' || v === 'i64',
+  memory: isString,
+  secondaryMemory: isBoolean,
+  suspendingImports: v => isList(v, p => isList(p, isString, 2)),
+  suspendingImportResults: (v, m) =>
+    isList(v, r => isList(r, isString), (m.suspendingImports as unknown[]).length),
+  suspendingExports: v => isList(v, isString),
+  stackPointer: v => {
+    const s = v as Record<string, unknown> | null
+    return (
+      s === null ||
+      (s.kind === 'global'
+        ? isString(s.export)
+        : s.kind === 'functions' && isString(s.get) && isString(s.set))
+    )
+  },
+  releaseRefs: isBoolean,
 }
 
 /**

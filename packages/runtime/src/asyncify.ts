@@ -12,114 +12,108 @@
  * knows whose stack it is on. A call of a wrapped export made from inside an import (reentrancy) is a
  * task of its own: if it suspends, its promise goes back to the import, which may then suspend the outer
  * task too. A raw export called from an import belongs to the task it runs in: if it suspends, the whole
- * stack unwinds through the import, and the rewind calls that import again (binaryen's ABI).
+ * stack unwinds through the import, and the rewind calls that import again (binaryen's ABI). So the
+ * rewind may meet imports that are JS frames to run again before it reaches the one that suspended: a
+ * task counts the import frames it is in (`depth`), and the import met at the depth of the one that
+ * suspended (`at`) is that one — even when the same import is both (it called a raw export that reached
+ * it again).
  *
  * C stacks: an unwind skips the epilogues that restore the stack pointer, so a suspended task's frames
  * stay in linear memory below the pointer. A task with a stack of its own enters with its pointer and
- * gives the caller's back on the way out; without per-task stacks, calls are queued (`Gate`).
+ * gives the caller's back on the way out; without per-task stacks, calls are queued (`Driver.call`).
  *
- * Fibers (`fibers-asyncify.ts`) reuse the loop: their imports unwind with `task.after` set instead of a
- * promise, and `after` either prepares the next bottom function to call (a swap) or pauses (a yield).
+ * Fibers (`fibers-asyncify.ts`) reuse the loop: their imports unwind with a step as `next` instead of a
+ * promise, and the step either readies the next bottom function to call (a swap) or pauses (a yield).
  */
 import { API_NAMES, type ControlFunctions, DATA_HEADER, EXPORTS, STATE } from './abi.js'
-import { Driver, isMemory64 } from './driver.js'
-import { AsyncifyError, BufferOverflowError } from './errors.js'
-import type { Fn, Slot } from './memory.js'
-import { NO_STAND_IN, standIn } from './plan.js'
+import { BaseTask, Driver, isMemory, isMemory64, memoryOf } from './driver.js'
+import { AsyncifyError, BufferOverflowError, noExport } from './errors.js'
+import { type Fn, type MemoryView, pointer, word } from './memory.js'
+import { NO_STAND_IN } from './plan.js'
 
-export class Task {
+/** What an unwind waits for: an async import's promise, or a fiber import's step (false: pause the task). */
+type Next = PromiseLike<unknown> | ((t: Task) => boolean)
+
+export class Task extends BaseTask {
   /** Data pointer of the last unwind (the task's buffer, or an emscripten fiber's). */
   data = 0
+  /** The option that raises this task's buffer size. */
+  option = 'options.asyncifyStackSize'
   /** How an overflow of the buffer of the last unwind is reported, when that is not the task's own. */
   overflow: Overflow | null = null
-  sp: number
   unwound = false
   rewinding = false
+  /** Import frames of this task on the stack now; `at`: how many were below the one that suspended. */
+  depth = 0
+  at = 0
   /** The import that suspended (checked when the rewind re-enters an import). */
   from: unknown = null
-  pending: PromiseLike<unknown> | null = null
-  value: unknown = undefined
-  failed = false
-  /** Set by a fiber import that unwound: runs once the unwind is over; false pauses the task. */
-  after: ((t: Task) => boolean) | null = null
-  /** The JS fiber this task runs, if any (`fibers.current`). */
-  fiber: unknown = null
-  constructor(
-    /** The function at the bottom of the running context, called again to rewind it. */
-    public fn: Fn,
-    public args: unknown[],
-    /** For messages: `export "main"`, `fiber 3`. */
-    readonly name: string,
-    readonly slot: Slot,
-    /** The option that raises this task's buffer size. */
-    readonly option: string,
-  ) {
-    this.sp = slot.top
-  }
+  next: Next | null = null
 }
 
 /** Owner, size and option for a `BufferOverflowError`. */
 export type Overflow = [string, number, string]
 
 /** What `drive` returns when a fiber yielded instead of returning. */
-export const PAUSED: unique symbol = Symbol('paused')
+export const PAUSED: unique symbol = Symbol()
+
+const ignore = (): void => {}
 
 export class AsyncifyDriver extends Driver {
   current: Task | null = null
   wide = false
-  releaseRefs: Fn | null = null
+  /** The data memory. */
+  heap!: MemoryView
   #ctl!: ControlFunctions
-  #memory!: WebAssembly.Memory
-  #u32 = new Uint32Array(0)
-  #u64 = new BigUint64Array(0)
+  #release: unknown
 
   setup(ex: WebAssembly.Exports): WebAssembly.Memory {
     const ctl: Record<string, unknown> = {}
     for (const n of API_NAMES) {
       ctl[n] = ex[EXPORTS[n]]
-      if (typeof ctl[n] !== 'function')
-        throw new AsyncifyError(`asyncify mode: the module does not export ${EXPORTS[n]}`)
+      if (typeof ctl[n] !== 'function') throw noExport(EXPORTS[n], 'asyncify mode: ')
     }
-    const [data, main, secondary] = this.memories(ex)
-    this.wide = (this.plan.meta?.pointer ?? (isMemory64(data) ? 'i64' : 'i32')) === 'i64'
+    const meta = this.plan.meta
+    const data = memoryOf(ex, meta?.memory ?? this.options.memory)
+    const mems = Object.values(ex).filter(isMemory)
+    const secondary = meta?.secondaryMemory ?? (ex[EXPORTS.memory] === data && mems.length > 1)
+    const main = secondary ? (mems.find(m => m !== data) ?? data) : data
+    this.wide = (meta?.pointer ?? (isMemory64(data) ? 'i64' : 'i32')) === 'i64'
     this.provide(ex, main, data, secondary, this.wide)
     this.#ctl = ctl as unknown as ControlFunctions
-    this.#memory = data
-    const release = ex[EXPORTS.releaseRefs]
-    this.releaseRefs = typeof release === 'function' ? (release as Fn) : null
+    this.heap = { memory: data }
+    this.#release = ex[EXPORTS.releaseRefs]
     return main
   }
 
   ptr(n: number): number | bigint {
-    return this.wide ? BigInt(n) : n
+    return pointer(n, this.wide)
+  }
+
+  /** Frees the reference slots of the stack saved at `data` (`asyncify_release_refs`, when exported). */
+  releaseRefs(data: number): void {
+    if (typeof this.#release === 'function') this.#release(this.ptr(data))
   }
 
   /** Reads or writes field `current`/`end` of the data header at `data`. */
   field(data: number, f: 'current' | 'end', v?: number): number {
-    const buffer = this.#memory.buffer
-    if (this.#u32.buffer !== buffer)
-      [this.#u32, this.#u64] = [new Uint32Array(buffer), new BigUint64Array(buffer)]
-    const at = data + DATA_HEADER[this.wide ? 'i64' : 'i32'][f]
-    if (this.wide) {
-      if (v !== undefined) this.#u64[at / 8] = BigInt(v)
-      return Number(this.#u64[at / 8])
-    }
-    if (v !== undefined) this.#u32[at >> 2] = v
-    return this.#u32[at >> 2] as number
+    return word(this.heap, data + DATA_HEADER[this.wide ? 'i64' : 'i32'][f], v, this.wide)
   }
 
   /**
    * Unwinds `t` into its own buffer (header reset), or into `data` (an emscripten fiber's), whose overflow
    * is then reported as `overflow` names it.
    */
-  unwind(t: Task, from: unknown, data = t.slot.data, overflow: Overflow | null = null): void {
-    if (overflow === null) {
+  unwind(t: Task, from: unknown, next: Next, data = t.slot.data, overflow: Overflow | null = null): void {
+    if (!overflow) {
       this.field(data, 'current', data + this.slots.header)
       this.field(data, 'end', data + this.slots.header + t.slot.size)
     }
     t.overflow = overflow
     t.data = data
     t.from = from
+    t.next = next
+    t.at = t.depth
     t.unwound = true
     this.#ctl.start_unwind(this.ptr(data))
   }
@@ -130,7 +124,12 @@ export class AsyncifyDriver extends Driver {
     this.#ctl.start_rewind(this.ptr(data))
   }
 
-  /** Called by the import that suspended when the rewind re-enters it: its value, or its rejection thrown. */
+  /** Whether an import entered now is the one `t` suspended in, which the rewind is reaching. */
+  resuming(t: Task | null): boolean {
+    return t?.rewinding === true && t.depth === t.at
+  }
+
+  /** Called by the import that suspended when the rewind reaches it: its value, or its rejection thrown. */
   handBack(t: Task, from: unknown): unknown {
     t.rewinding = false
     this.#ctl.stop_rewind()
@@ -143,23 +142,31 @@ export class AsyncifyDriver extends Driver {
   }
 
   /** A suspending import: a promise it returns suspends the task that called it. */
-  wrapImport(fn: Fn, module: string, name: string, label: string): Fn {
-    const stand = standIn(this.plan.results(module, name))
+  wrapImport(fn: Fn, label: string, module: string, name: string): Fn {
+    const stand = this.plan.standIn(module, name)
     const self = this
     const wrapped = function (this: unknown, ...args: unknown[]): unknown {
       const t = self.current
-      if (t?.rewinding && t.from === wrapped) return self.handBack(t, wrapped)
-      const r = fn.apply(this, args)
+      if (self.resuming(t)) return self.handBack(t as Task, wrapped)
+      let r: unknown
+      if (t) t.depth++
+      try {
+        r = fn.apply(this, args)
+      } finally {
+        if (t) t.depth--
+      }
       if (typeof (r as PromiseLike<unknown> | null)?.then !== 'function') return r
-      // Another import met while rewinding is a JS frame between two wasm frames of the task (it called a
-      // raw export, which suspended): the rewind runs it again, and it calls back into the same export.
-      if (t?.rewinding) throw new AsyncifyError(`import ${label} returned a promise while rewinding`)
-      if (t === null)
-        throw new AsyncifyError(`import ${label} returned a promise outside a call that may suspend`)
-      if (stand === NO_STAND_IN)
-        throw new AsyncifyError(`import ${label} cannot suspend: no JS value converts to its result type`)
-      t.pending = r as PromiseLike<unknown>
-      self.unwind(t, wrapped)
+      const fail = (why: string): never => {
+        throw new AsyncifyError(`import ${label} returned a promise ${why}`)
+      }
+      if (!t) fail('outside a call that may suspend')
+      if (stand === NO_STAND_IN) fail('but cannot suspend: no JS value converts to its result type')
+      // A raw export it called suspended: the stack is unwinding already, and the rewind will run this
+      // import again, so this promise (of a run that saw stand-ins) goes unused.
+      if (t?.unwound) (r as PromiseLike<unknown>).then(ignore, ignore)
+      // Run again by the rewind, it returned before calling back into the module, where the rewind waits.
+      else if (t?.rewinding) fail('before calling again the raw export the rewind waits in')
+      else self.unwind(t as Task, wrapped, r as PromiseLike<unknown>)
       return stand
     }
     return wrapped
@@ -168,20 +175,13 @@ export class AsyncifyDriver extends Driver {
   /** An export that may suspend: every call is a task and returns a promise. */
   wrapExport(name: string, fn: Fn): Fn {
     const label = `export "${name}"`
-    return (...args: unknown[]) => this.#call(fn, args, label)
-  }
-
-  async #call(fn: Fn, args: unknown[], name: string): Promise<unknown> {
-    const wait = this.gate.enter(this.current !== null)
-    if (wait !== null) await wait
-    let t: Task | null = null
-    try {
-      t = new Task(fn, args, name, this.slots.acquire(), 'options.asyncifyStackSize')
-      return await this.drive(t)
-    } finally {
-      if (t !== null) this.slots.release(t.slot)
-      this.gate.leave()
-    }
+    return (...args: unknown[]) =>
+      this.call(this.current !== null, slot => {
+        const p = this.drive(new Task(fn, args, label, slot))
+        const end = (): void => this.end(slot)
+        p.then(end, end)
+        return p
+      })
   }
 
   /** Runs `t` (its first call, or a rewind already started) until it returns or pauses. */
@@ -189,21 +189,19 @@ export class AsyncifyDriver extends Driver {
     let r = this.enter(t)
     while (t.unwound) {
       this.#stopUnwind(t)
-      const p = t.pending
-      if (p !== null) {
-        t.pending = null
+      const next = t.next as Next
+      t.next = null
+      if (typeof next === 'function') {
+        if (!next(t)) return PAUSED
+      } else {
         try {
-          t.value = await p
+          t.value = await next
           t.failed = false
         } catch (e) {
           t.value = e
           t.failed = true
         }
         this.rewind(t)
-      } else {
-        const after = t.after as (t: Task) => boolean
-        t.after = null
-        if (!after(t)) return PAUSED
       }
       r = this.enter(t)
     }
@@ -217,9 +215,7 @@ export class AsyncifyDriver extends Driver {
    */
   enter(t: Task): unknown {
     const prev = this.current
-    const sp = t.slot.top !== 0 ? this.sp : null
-    const outer = sp?.get() ?? 0
-    sp?.set(t.sp)
+    this.enterSp(t)
     this.current = t
     try {
       const r = t.fn.apply(undefined, t.args)
@@ -233,10 +229,7 @@ export class AsyncifyDriver extends Driver {
       throw e
     } finally {
       this.current = prev
-      if (sp !== null) {
-        t.sp = sp.get()
-        sp.set(outer)
-      }
+      this.leaveSp(t)
     }
   }
 
@@ -254,14 +247,13 @@ export class AsyncifyDriver extends Driver {
   /** Back to the normal state after a trap or throw mid-unwind or mid-rewind; frees the reference slots it held. */
   #recover(t: Task): void {
     t.unwound = t.rewinding = false
-    t.pending = null
-    t.after = null
+    t.next = null
     const state = this.#ctl.get_state()
     if (state === STATE.unwinding) {
       // An overflow (current > end) traps stop_unwind: call the buffer full instead.
       this.field(t.data, 'current', this.field(t.data, 'end'))
       this.#ctl.stop_unwind()
     } else if (state === STATE.rewinding) this.#ctl.stop_rewind()
-    if (state !== STATE.normal) this.releaseRefs?.(this.ptr(t.data))
+    if (state !== STATE.normal) this.releaseRefs(t.data)
   }
 }

@@ -3,13 +3,10 @@
  * a custom section's payload, the result types of the function imports (for a binary without the
  * metadata section), and the start function, which the runtime moves to an export so that it can run
  * inside a call that may suspend (a start function runs during instantiation, where nothing can).
- * Loaded only when the runtime has bytes at hand.
+ * Loaded only for those (`instantiate.ts`), and it imports nothing, so that a bundler splitting it off
+ * leaves the rest of the runtime in one piece.
  */
-import { type AsyncifyMetadata, decodeMetadata, METADATA_SECTION } from './abi.js'
-import { START_EXPORT } from './driver.js'
-import { importKey, readMetadata } from './plan.js'
-import { load } from './source.js'
-import type { WasmSource } from './types.js'
+import type { ImportTypes } from './plan.js'
 
 class Bytes {
   p = 8
@@ -42,32 +39,22 @@ class Bytes {
   }
 }
 
-const HEAP: Record<number, string> = {
-  112: 'func',
-  111: 'extern',
-  110: 'any',
-  109: 'eq',
-  108: 'i31',
-  107: 'struct',
-  106: 'array',
-  113: 'none',
-  114: 'noextern',
-  115: 'nofunc',
-  105: 'exn',
-  116: 'noexn',
-}
-const NUM: Record<number, string> = { 127: 'i32', 126: 'i64', 125: 'f32', 124: 'f64', 123: 'v128' }
+/** Abstract heap types by their code less 0x69 (`exn`), up to 0x74 (`noexn`). */
+const HEAP = 'exn array struct i31 eq any extern func none noextern nofunc noexn'.split(' ')
+const heap = (code: number): string => HEAP[code - 0x69] as string
+/** Number and vector types by their code less 0x7b (`v128`), up to 0x7f (`i32`). */
+const NUM = 'v128 f64 f32 i64 i32'.split(' ')
 
 /** A value type in the text format `valTypeText` of the metadata uses: `i32`, `(ref null extern)`, `(ref 3)`. */
 function valType(r: Bytes): string {
   const x = r.b[r.p++] as number
-  if (NUM[x] !== undefined) return NUM[x]
+  if (x >= 0x7b) return NUM[x - 0x7b] as string
   if (x === 0x63 || x === 0x64) {
     const h = r.b[r.p] as number
-    const heap = h >= 0x40 && h < 0x80 ? HEAP[r.b[r.p++] as number] : r.u()
-    return x === 0x63 ? `(ref null ${heap})` : `(ref ${heap})`
+    const type = h >= 0x40 && h < 0x80 ? heap(r.b[r.p++] as number) : r.u()
+    return x === 0x63 ? `(ref null ${type})` : `(ref ${type})`
   }
-  return `(ref null ${HEAP[x]})`
+  return `(ref null ${heap(x)})`
 }
 
 function limits(r: Bytes): void {
@@ -77,11 +64,11 @@ function limits(r: Bytes): void {
   if (flags & 8) r.u()
 }
 
-/** `importKey(module, name)` → result types of every function import. */
-export function importResults(bytes: Uint8Array): Map<string, string[]> {
+/** The result types of every function import. */
+export function importResults(bytes: Uint8Array): ImportTypes {
   const r = new Bytes(bytes)
   const types: string[][] = []
-  const out = new Map<string, string[]>()
+  const out: ImportTypes = []
   const sub = (): void => {
     const b = r.b
     if (b[r.p] === 0x50 || b[r.p] === 0x4f) {
@@ -115,9 +102,9 @@ export function importResults(bytes: Uint8Array): Map<string, string[]> {
       }
     if (id === 2)
       for (let n = r.u(); n > 0; n--) {
-        const key = importKey(r.str(), r.str())
+        const [module, name] = [r.str(), r.str()]
         const kind = r.b[r.p++]
-        if (kind === 0) out.set(key, types[r.u()] ?? [])
+        if (kind === 0) out.push([module, name, types[r.u()] ?? []])
         else if (kind === 2) limits(r)
         else if (kind === 4) {
           r.p++ // tag: attribute, then type index
@@ -154,11 +141,11 @@ const leb = (n: number): number[] => {
 }
 
 /**
- * The binary with its start section removed and the start function exported as `START_EXPORT`, or the
+ * The binary with its start section removed and the start function exported as `exportName`, or the
  * same bytes when it has none. The export section comes right before the start section (ids 7, 8), so
  * it is rebuilt (or created) in place of the two.
  */
-export function moveStart(bytes: Uint8Array): Uint8Array {
+export function moveStart(bytes: Uint8Array, exportName: string): Uint8Array {
   const r = new Bytes(bytes)
   const found: Record<number, [number, number, number]> = {}
   r.sections((id, at, end) => {
@@ -180,7 +167,7 @@ export function moveStart(bytes: Uint8Array): Uint8Array {
     r.p = payload
     ;[at, count, entries, after] = [exportAt, r.u(), bytes.subarray(r.p, end), end]
   }
-  const name = new TextEncoder().encode(START_EXPORT)
+  const name = new TextEncoder().encode(exportName)
   const body = [...leb(count + 1), ...entries, ...leb(name.length), ...name, 0, ...leb(func)]
   // Custom sections between the two stay where they were.
   const parts = [
@@ -196,15 +183,4 @@ export function moveStart(bytes: Uint8Array): Uint8Array {
     o += p.length
   }
   return out
-}
-
-/**
- * JSPI mode with a `{ asyncify, original }` pair: the metadata of the instrumented binary, when it is at
- * hand (bytes or a Module; fetching it only for its metadata would cost a download).
- */
-export async function siblingMetadata(src: WasmSource): Promise<AsyncifyMetadata | null> {
-  if (src instanceof WebAssembly.Module) return readMetadata(src)
-  const bytes = src instanceof ArrayBuffer || ArrayBuffer.isView(src) ? (await load(src)).bytes : null
-  const payload = bytes && customSection(bytes, METADATA_SECTION)
-  return payload && decodeMetadata(payload)
 }

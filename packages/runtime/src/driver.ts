@@ -1,17 +1,20 @@
 /**
  * What both modes share: wrapping the imports that may suspend (fiber support serves its own), handing
- * out exports (the raw function unless it may suspend), and finding, once the instance exists, the data
- * memory, the C stack pointer and the allocator that `memory.ts` takes slots from. Without fiber support
+ * out exports (the raw function unless it may suspend), admitting calls, and finding, once the instance
+ * exists, the C stack pointer and the allocator that `memory.ts` takes slots from. Without fiber support
  * a module importing fiber functions fails to link, naming the import.
+ *
+ * Admission: with no C stack per call, calls are queued — a call made from outside wasm while another is
+ * in flight waits, in call order; a call made from inside wasm (an import calling back) never waits,
+ * since the outer call may be waiting for it.
  */
-import { EXPORTS } from './abi.js'
-import { AsyncifyError } from './errors.js'
+import { DATA_HEADER, EXPORTS, STACK_POINTER_GLOBAL } from './abi.js'
+import { AsyncifyError, noExport } from './errors.js'
 import {
-  type Arena,
   type Fn,
-  Gate,
   mallocArena,
   regionArena,
+  type Slot,
   type SlotSizes,
   Slots,
   type StackPointer,
@@ -47,12 +50,46 @@ const NO_FIBERS: Fibers = {
   current: null,
 }
 
+/** What runs on a stack of its own in either mode: a call of an export, a fiber. */
+export class BaseTask {
+  /** Saved C stack pointer: the one to enter with (the slot's top at first), updated when the task leaves. */
+  sp: number
+  /** The caller's stack pointer, given back when the task leaves. */
+  outer = 0
+  /**
+   * Whether the task has a C stack of its own (a slot's, or an emscripten fiber's). One without runs on
+   * its caller's and leaves the pointer below its frames while suspended, so that nothing overwrites them.
+   */
+  own: boolean
+  /** What the import it suspended in returns (or throws, `failed`) when it goes on. */
+  value: unknown = undefined
+  failed = false
+  /** The JS fiber it runs, if any (`fibers.current`). */
+  fiber: unknown = null
+  constructor(
+    /** The function at the bottom of the task's stack (in asyncify mode, called again to rewind it). */
+    public fn: Fn,
+    public args: unknown[],
+    /** For messages: `export "main"`, `fiber 3`. */
+    readonly name: string,
+    readonly slot: Slot,
+  ) {
+    this.sp = slot.top
+    this.own = !!this.sp
+  }
+}
+
+/** The slot of a task whose memory is not the runtime's (an emscripten fiber's: its C code owns it). */
+export const NO_SLOT: Slot = { data: 0, size: 0, stack: 0, top: 0, pooled: false }
+
 export abstract class Driver {
-  fibers = NO_FIBERS
   hooks: FiberHooks | null = null
   sp: StackPointer | null = null
   slots!: Slots
-  gate!: Gate
+  /** Whether calls from outside wasm wait for the one in flight; how many are in flight; who waits. */
+  #queued = false
+  #busy = 0
+  #waiting: (() => void)[] = []
 
   constructor(
     readonly plan: Plan,
@@ -60,26 +97,75 @@ export abstract class Driver {
     readonly sizes: SlotSizes,
   ) {}
 
-  abstract wrapImport(fn: Fn, module: string, name: string, label: string): unknown
+  abstract wrapImport(fn: Fn, label: string, module: string, name: string): unknown
   abstract wrapExport(name: string, fn: Fn): Fn
-  /** Sets up slots, gate and stack pointer for the instance's exports; returns the main memory. */
+  /** Finds what the mode needs in the instance's exports and calls `provide`; returns the main memory. */
   abstract setup(ex: WebAssembly.Exports): WebAssembly.Memory
 
-  install(hooks: FiberHooks): void {
-    this.hooks = hooks
-    this.fibers = hooks.api
+  get fibers(): Fibers {
+    return this.hooks?.api ?? NO_FIBERS
+  }
+
+  /**
+   * A call of an export that may suspend: once admitted, on a slot of its own, run the mode's way. `run`
+   * calls `end(slot)` as the call settles, before its promise does. `nested`: made from inside wasm.
+   */
+  call(nested: boolean, run: (slot: Slot) => Promise<unknown>): Promise<unknown> {
+    if (this.#queued && !nested && this.#busy)
+      return new Promise<void>(r => this.#waiting.push(r)).then(() => this.#start(run))
+    this.#busy++
+    return this.#start(run)
+  }
+
+  #start(run: (slot: Slot) => Promise<unknown>): Promise<unknown> {
+    let slot: Slot
+    try {
+      slot = this.slots.acquire()
+    } catch (e) {
+      this.#leave()
+      return Promise.reject(e)
+    }
+    return run(slot)
+  }
+
+  /** Gives a call's slot and place back; the next waiting call takes the place (counted before it wakes, so none overtakes it). */
+  end(slot: Slot): void {
+    this.slots.release(slot)
+    this.#leave()
+  }
+
+  #leave(): void {
+    if (--this.#busy || !this.#waiting.length) return
+    this.#busy++
+    ;(this.#waiting.shift() as () => void)()
+  }
+
+  /** Sets the stack pointer to `t`'s, when it has a stack of its own, keeping the caller's. */
+  enterSp(t: BaseTask): void {
+    if (this.sp && t.own) {
+      t.outer = this.sp.get()
+      this.sp.set(t.sp)
+    }
+  }
+
+  /** Saves `t`'s stack pointer and gives the caller's back. */
+  leaveSp(t: BaseTask): void {
+    if (this.sp && t.own) {
+      t.sp = this.sp.get()
+      this.sp.set(t.outer)
+    }
   }
 
   imports(module: WebAssembly.Module, given: Imports): WebAssembly.Imports {
-    const out: Record<string, Record<string, unknown>> = {}
+    const out: Imports = {}
     for (const { module: m, name, kind } of WebAssembly.Module.imports(module)) {
-      let v: unknown = given[m]?.[name]
+      let v = given[m]?.[name]
       if (kind === 'function')
         v =
           v === undefined
             ? this.hooks?.serve(m, name)
             : this.plan.suspends(m, name)
-              ? this.wrapImport(v as Fn, m, name, `${m}.${name}`)
+              ? this.wrapImport(v as Fn, `${m}.${name}`, m, name)
               : v
       out[m] ??= {}
       out[m][name] = v
@@ -100,21 +186,11 @@ export abstract class Driver {
     return out
   }
 
-  /** [data memory, main memory (C stacks, fiber structs), whether the data memory is a secondary one]. */
-  memories(ex: WebAssembly.Exports): [WebAssembly.Memory, WebAssembly.Memory, boolean] {
-    const mems = Object.values(ex).filter(v => v instanceof WebAssembly.Memory)
-    const named = this.plan.meta?.memory ?? this.options.memory
-    const data = named === undefined ? (ex[EXPORTS.memory] ?? ex.memory ?? mems[0]) : ex[named]
-    if (!(data instanceof WebAssembly.Memory))
-      throw new AsyncifyError(`the module exports no memory ${named ?? ''}`)
-    const secondary = this.plan.meta?.secondaryMemory ?? (ex[EXPORTS.memory] === data && mems.length > 1)
-    return [data, secondary ? (mems.find(m => m !== data) ?? data) : data, secondary]
-  }
-
   /**
-   * Sets `sp`, `slots` and `gate`. Buffers (asyncify mode: `data` given) come from options.region, else the
-   * secondary memory, else the allocator; C stacks (in `main`) from the region when it is in `main`, else
-   * the allocator. Without C stacks of their own, calls are queued unless options.stackPointer is false.
+   * Sets `sp` and `slots`, and whether calls are queued. Buffers (asyncify mode: `data` given) come from
+   * options.region, else the secondary memory, else the allocator (options.allocator, else malloc/free,
+   * else emscripten's builtin names); C stacks (in `main`) from the region when it is in `main`, else the
+   * allocator. Without C stacks of their own, calls are queued unless options.stackPointer is false.
    */
   provide(
     ex: WebAssembly.Exports,
@@ -123,25 +199,37 @@ export abstract class Driver {
     secondary: boolean,
     wide: boolean,
   ): void {
-    const sp = main === undefined ? null : this.stackPointer(ex)
-    const alloc = this.allocator(ex, wide)
-    const region = this.region(data ?? main)
+    const { region: r, stackPointer: o, allocator: a } = this.options
+    const sp = main ? this.stackPointer(ex) : null
+    const f = (a ? [[a.malloc, a.free]] : ALLOCATORS).map(names => functions(ex, names)).find(Boolean)
+    if (a && !f) throw noExport(`${a.malloc} and ${a.free}`, 'options.allocator: ')
+    const alloc = f ? mallocArena(f[0] as Fn, f[1] as Fn, wide) : null
+    const size = (data ?? main)?.buffer.byteLength ?? 0
+    if (r && !(r.start >= 0 && r.size > 0 && r.start + r.size <= size))
+      throw new AsyncifyError(
+        `options.region ${r.start}+${r.size} is not inside the ${size}-byte data memory`,
+      )
+    const region = r ? regionArena(r.start, r.size, 'options.region') : null
     const buffers =
-      data &&
-      (region ?? (secondary ? regionArena(16, data.buffer.byteLength - 16, 'the secondary memory') : alloc))
+      data && (region ?? (secondary ? regionArena(16, size - 16, 'the secondary memory') : alloc))
     const stacks = sp && (secondary ? alloc : (region ?? alloc))
-    this.slots = new Slots(buffers, stacks, this.sizes, wide, data ? MISSING : '')
-    this.gate = new Gate(this.options.stackPointer !== false && stacks === null)
+    this.slots = new Slots(
+      buffers,
+      stacks,
+      this.sizes,
+      DATA_HEADER[wide ? 'i64' : 'i32'].size,
+      data ? MISSING : '',
+    )
+    this.#queued = o !== false && !stacks
     this.sp = sp
   }
 
   /** options.stackPointer, else the metadata's, else an exported `__stack_pointer` or emscripten's accessors. */
   stackPointer(ex: WebAssembly.Exports): StackPointer | null {
     const o = this.options.stackPointer
+    const a = this.plan.meta?.stackPointer
     if (o === false) return null
-    const access =
-      typeof o === 'string' ? { kind: 'global' as const, export: o } : this.plan.meta?.stackPointer
-    const g = ex[access?.kind === 'global' ? access.export : '__stack_pointer']
+    const g = ex[o || (a?.kind === 'global' ? a.export : STACK_POINTER_GLOBAL)]
     if (g instanceof WebAssembly.Global)
       return stackPointer(
         () => g.value,
@@ -149,48 +237,35 @@ export abstract class Driver {
           g.value = v
         },
       )
-    if (typeof o === 'string')
-      throw new AsyncifyError(`options.stackPointer: the module exports no global ${o}`)
-    const [get, set] = (
-      access?.kind === 'functions'
-        ? [access.get, access.set]
-        : ['emscripten_stack_get_current', '_emscripten_stack_restore']
-    ).map(n => ex[n])
-    return typeof get === 'function' && typeof set === 'function' ? stackPointer(get as Fn, set as Fn) : null
-  }
-
-  /** The module's allocator: options.allocator, else malloc/free, else emscripten's builtin names. */
-  allocator(ex: WebAssembly.Exports, wide: boolean): Arena | null {
-    const a = this.options.allocator
-    for (const [m, f] of a
-      ? [[a.malloc, a.free]]
-      : [
-          ['malloc', 'free'],
-          ['emscripten_builtin_malloc', 'emscripten_builtin_free'],
-        ]) {
-      const [malloc, free] = [ex[m as string], ex[f as string]]
-      if (typeof malloc === 'function' && typeof free === 'function')
-        return mallocArena(malloc as Fn, free as Fn, wide)
-    }
-    if (a) throw new AsyncifyError(`options.allocator: the module does not export ${a.malloc} and ${a.free}`)
-    return null
-  }
-
-  /** options.region as an arena, checked against the memory it is in. */
-  region(memory: WebAssembly.Memory | undefined): Arena | null {
-    const r = this.options.region
-    if (r === undefined) return null
-    const size = memory?.buffer.byteLength ?? 0
-    if (!(r.start >= 0 && r.size > 0 && r.start + r.size <= size))
-      throw new AsyncifyError(
-        `options.region ${r.start}+${r.size} is not inside the ${size}-byte data memory`,
-      )
-    return regionArena(r.start, r.size, 'options.region')
+    if (o) throw noExport(`global ${o}`, 'options.stackPointer: ')
+    const f = functions(ex, a?.kind === 'functions' ? [a.get, a.set] : EMSCRIPTEN_STACK)
+    return f && stackPointer(f[0] as Fn, f[1] as Fn)
   }
 }
 
+const ALLOCATORS = [
+  ['malloc', 'free'],
+  ['emscripten_builtin_malloc', 'emscripten_builtin_free'],
+]
+const EMSCRIPTEN_STACK = ['emscripten_stack_get_current', '_emscripten_stack_restore']
+
+/** The exports `names` when they are all functions, else null. */
+function functions(ex: WebAssembly.Exports, names: string[]): unknown[] | null {
+  const f = names.map(n => ex[n])
+  return f.every(v => typeof v === 'function') ? f : null
+}
+
+/** The exported memory `named`, else `asyncify_memory`, else `memory`, else the first one. */
+export function memoryOf(ex: WebAssembly.Exports, named?: string): WebAssembly.Memory {
+  const m = named ? ex[named] : (ex[EXPORTS.memory] ?? ex.memory ?? Object.values(ex).find(isMemory))
+  if (isMemory(m)) return m
+  throw noExport(`memory ${named ?? ''}`)
+}
+
+export const isMemory = (v: unknown): v is WebAssembly.Memory => v instanceof WebAssembly.Memory
+
 const MISSING =
-  'asyncify mode needs memory for its buffers: the module exports no malloc/free (or options.allocator); pass options.region, or rebuild with inSecondaryMemory'
+  'asyncify mode needs memory for its buffers: export malloc/free (or name them in options.allocator), pass options.region, or rebuild with inSecondaryMemory'
 
 /** Whether a memory is 64-bit: its grow() takes a bigint (a number throws a TypeError). */
 export function isMemory64(memory: WebAssembly.Memory): boolean {

@@ -20,3 +20,7 @@ export class BufferOverflowError extends WebAssembly.RuntimeError {
     super(`${owner} overflowed its ${size}-byte asyncify buffer: raise ${option}`)
   }
 }
+
+/** "the module exports no …", after what looked for it (`options.allocator: `). */
+export const noExport = (what: string, where = ''): AsyncifyError =>
+  new AsyncifyError(`${where}the module exports no ${what}`)

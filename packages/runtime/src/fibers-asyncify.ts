@@ -11,36 +11,23 @@ import { type AsyncifyDriver, PAUSED, Task } from './asyncify.js'
 import type { FiberHooks } from './driver.js'
 import { AsyncifyError } from './errors.js'
 import { BaseFiber, Common, EM } from './fibers-common.js'
-import type { Fn, Slot } from './memory.js'
-import { NO_STAND_IN, standIn } from './plan.js'
+import type { Fn } from './memory.js'
+import { NO_STAND_IN } from './plan.js'
 import type { FiberResult } from './types.js'
 
-class AsyncifyFiber extends BaseFiber {
+class AsyncifyFiber extends BaseFiber<Task, AsyncifyDriver> {
   yielded: unknown = undefined
-  readonly task: Task
-  constructor(
-    id: number,
-    slot: Slot,
-    common: Common,
-    fn: Fn,
-    arg: unknown,
-    private readonly driver: AsyncifyDriver,
-  ) {
-    super(id, slot, common)
-    this.task = new Task(fn, [arg], `fiber ${id}`, slot, 'asyncifyStackSize in the fibers.create options')
-    this.task.fiber = this
-  }
 
   protected async go(value: unknown, first: boolean): Promise<FiberResult> {
-    const t = this.task
+    const [t, d] = [this.task, this.common.d]
     if (!first) {
       t.value = value
       t.failed = false
-      this.driver.rewind(t)
+      d.rewind(t)
     }
     let r: unknown
     try {
-      r = await this.driver.drive(t)
+      r = await d.drive(t)
     } catch (e) {
       this.end()
       throw e
@@ -56,7 +43,7 @@ class AsyncifyFiber extends BaseFiber {
   }
 
   protected releaseRefs(): void {
-    this.driver.releaseRefs?.(this.driver.ptr(this.slot.data))
+    this.common.d.releaseRefs(this.slot.data)
   }
 }
 
@@ -66,23 +53,22 @@ interface Bottom {
 }
 
 export function fibers(d: AsyncifyDriver): FiberHooks {
-  const c = new Common()
   /** The function at the bottom of each switched-out emscripten context, by its asyncify_data address. */
   const bottoms = new Map<number, Bottom>()
   const { module, name } = RUNTIME_IMPORTS.fiberYield
-  const yieldStand = standIn(d.plan.results(module, name))
+  const stand = d.plan.standIn(module, name)
+  const c = new Common(d)
 
   const swap = (from: unknown, to: unknown): void => {
     const t = d.current
-    if (t?.rewinding) return void d.handBack(t, swap)
-    if (t === null) throw new AsyncifyError(`${EM.swap} called outside a call that may suspend`)
+    if (d.resuming(t)) return void d.handBack(t as Task, swap)
+    if (!t) throw new AsyncifyError(`${EM.swap} called outside a call that may suspend`)
     const [o, n] = [Number(from), Number(to)]
     c.set(o + F.stackPtr, c.sp().get())
     bottoms.set(o + F.asyncifyData, { fn: t.fn, args: t.args })
-    t.after = t => switchTo(t, n)
     const data = o + F.asyncifyData
     const room = d.field(data, 'end') - d.field(data, 'current')
-    d.unwind(t, swap, data, [
+    d.unwind(t, swap, t => switchTo(t, n), data, [
       `${t.name} (emscripten fiber ${o})`,
       room,
       'the asyncify stack size passed to emscripten_fiber_init',
@@ -91,7 +77,7 @@ export function fibers(d: AsyncifyDriver): FiberHooks {
 
   const switchTo = (t: Task, n: number): boolean => {
     const sp = c.u32(n + F.stackPtr)
-    if (t.slot.top !== 0) t.sp = sp
+    if (t.own) t.sp = sp
     else c.sp().set(sp)
     const entry = c.u32(n + F.entry)
     if (entry !== 0) {
@@ -118,22 +104,23 @@ export function fibers(d: AsyncifyDriver): FiberHooks {
 
   const yieldFn = (value: unknown): unknown => {
     const t = d.current
-    if (t?.rewinding) return d.handBack(t, yieldFn)
+    if (d.resuming(t)) return d.handBack(t as Task, yieldFn)
     const fiber = t?.fiber
     if (!(fiber instanceof AsyncifyFiber)) throw new AsyncifyError('fiber.yield called outside a fiber')
-    if (yieldStand === NO_STAND_IN)
-      throw new AsyncifyError('fiber.yield returns a type no JS value converts to')
+    if (stand === NO_STAND_IN) throw new AsyncifyError('fiber.yield returns a type no JS value converts to')
     fiber.yielded = value
-    fiber.task.after = () => false
-    d.unwind(fiber.task, yieldFn)
-    return yieldStand
+    d.unwind(fiber.task, yieldFn, () => false)
+    return stand
   }
 
   return c.hooks(
-    d.plan,
     swap,
     yieldFn,
-    (id, slot, fn, arg) => new AsyncifyFiber(id, slot, c, fn, arg, d),
+    (id, fn, arg, slot) => {
+      const t = new Task(fn, [arg], `fiber ${id}`, slot)
+      t.option = 'asyncifyStackSize in the fibers.create options'
+      return new AsyncifyFiber(id, t, c)
+    },
     () => d.current?.fiber,
   )
 }

@@ -3,50 +3,45 @@
  * its two init functions (emscripten implements them in C; the runtime serves them when imported),
  * fiber entries (a function-table index or an export name), sizes, and the JS API's states.
  */
-import { ASYNCIFY_DATA_T, EMSCRIPTEN_FIBER as F, RUNTIME_IMPORTS } from './abi.js'
-import type { Env, FiberHooks } from './driver.js'
+import { ASYNCIFY_DATA_T as A, EMSCRIPTEN_FIBER as F, RUNTIME_IMPORTS } from './abi.js'
+import type { BaseTask, Driver, Env, FiberHooks } from './driver.js'
 import { AsyncifyError } from './errors.js'
-import type { Fn, Slot, SlotSizes, StackPointer } from './memory.js'
-import type { Plan } from './plan.js'
+import {
+  checkSizes,
+  type Fn,
+  type MemoryView,
+  type Slot,
+  type SlotSizes,
+  type StackPointer,
+  word,
+} from './memory.js'
 import type { Fiber, FiberOptions, FiberResult, FiberState } from './types.js'
 
 export const EM = RUNTIME_IMPORTS.emscripten
 const YIELD = RUNTIME_IMPORTS.fiberYield
 
-/**
- * The runtime's implementation of import `module.name` when it is a fiber import (`ours`, keyed by
- * `module.name`), else undefined. `swap` and `fiber.yield` must be among the rewrite's suspending imports.
- */
-export function serve(plan: Plan, module: string, name: string, ours: Record<string, unknown>): unknown {
-  const v = ours[`${module}.${name}`]
-  if (v !== undefined && (name === EM.swap || name === YIELD.name) && !plan.suspends(module, name))
-    throw new AsyncifyError(
-      `import ${module}.${name} suspends, but wasm-asyncify was told it does not: add it to its imports option`,
-    )
-  return v
-}
+/** A mode's JS fiber `id`, whose body is `fn(arg)` on `slot`. */
+export type MakeFiber = (id: number, fn: Fn, arg: unknown, slot: Slot) => Fiber
 
-export class Common {
+export class Common<D extends Driver = Driver> {
   env!: Env
+  /** The main memory. */
+  heap!: MemoryView
   next = 1
-  #view: DataView | null = null
+  #served: Record<string, unknown> = {}
+
+  constructor(readonly d: D) {}
 
   u32(addr: number): number {
-    return this.#dv().getUint32(addr, true)
+    return word(this.heap, addr)
   }
 
   set(addr: number, v: number): void {
-    this.#dv().setUint32(addr, v, true)
-  }
-
-  #dv(): DataView {
-    const buffer = this.env.memory.buffer
-    if (this.#view?.buffer !== buffer) this.#view = new DataView(buffer)
-    return this.#view
+    word(this.heap, addr, v)
   }
 
   sp(): StackPointer {
-    if (this.env.sp === null)
+    if (!this.env.sp)
       throw new AsyncifyError(
         `${EM.swap} needs the C stack pointer: export __stack_pointer (-Wl,--export=__stack_pointer)`,
       )
@@ -67,65 +62,82 @@ export class Common {
     )
   }
 
-  /** The runtime's fiber imports: `swap` and `yield` (the mode's), and the two init functions. */
-  imports(swap: unknown, yieldFn: unknown): Record<string, unknown> {
-    const asyncifyData = (fiber: number, stack: number, size: number): void => {
-      this.set(fiber + F.asyncifyData + ASYNCIFY_DATA_T.stackPtr, stack)
-      this.set(fiber + F.asyncifyData + ASYNCIFY_DATA_T.stackLimit, stack + size)
-      this.set(fiber + F.asyncifyData + ASYNCIFY_DATA_T.rewindId, 0)
+  /**
+   * The runtime's implementation of import `module.name` when it is a fiber import, else undefined. `swap`
+   * and `fiber.yield` must be among the rewrite's suspending imports.
+   */
+  serve(module: string, name: string): unknown {
+    const v = this.#served[`${module}.${name}`]
+    if (v && (name === EM.swap || name === YIELD.name) && !this.d.plan.suspends(module, name))
+      throw new AsyncifyError(
+        `import ${module}.${name} suspends, but wasm-asyncify was told it does not: add it to its imports option`,
+      )
+    return v
+  }
+
+  /** The runtime's fiber imports, by `module.name`: `swap` and `yield` (the mode's), and the two init functions. */
+  #imports(swap: unknown, yieldFn: unknown): Record<string, unknown> {
+    const init = (fiber: number, fields: [number, number][], aStack: number, aSize: number): void => {
+      for (const [off, v] of [
+        ...fields,
+        [F.asyncifyData + A.stackPtr, aStack],
+        [F.asyncifyData + A.stackLimit, aStack + aSize],
+        [F.asyncifyData + A.rewindId, 0],
+      ])
+        this.set(fiber + off, v)
     }
-    const fields = (fiber: number, values: [number, number][]): void => {
-      for (const [off, v] of values) this.set(fiber + off, v)
-    }
-    const env = (n: string): string => `${EM.module}.${n}`
+    const env = `${EM.module}.`
     return {
-      [env(EM.swap)]: swap,
+      [env + EM.swap]: swap,
       [`${YIELD.module}.${YIELD.name}`]: yieldFn,
-      [env(EM.init)]: (...a: unknown[]) => {
+      [env + EM.init]: (...a: unknown[]) => {
         const [fiber, entry, arg, stack, stackSize, aStack, aSize] = a.map(Number)
         const base = stack + stackSize
-        fields(fiber, [
-          [F.stackBase, base],
-          [F.stackLimit, stack],
-          [F.stackPtr, base],
-          [F.entry, entry],
-          [F.userData, arg],
-        ])
-        asyncifyData(fiber, aStack, aSize)
+        init(
+          fiber,
+          [
+            [F.stackBase, base],
+            [F.stackLimit, stack],
+            [F.stackPtr, base],
+            [F.entry, entry],
+            [F.userData, arg],
+          ],
+          aStack,
+          aSize,
+        )
       },
-      [env(EM.initFromCurrent)]: (...a: unknown[]) => {
+      [env + EM.initFromCurrent]: (...a: unknown[]) => {
         const [fiber, aStack, aSize] = a.map(Number)
-        fields(fiber, [
-          [F.stackBase, this.env.sp?.get() ?? 0],
-          [F.stackLimit, 0],
-          [F.entry, 0],
-        ])
-        asyncifyData(fiber, aStack, aSize)
+        init(
+          fiber,
+          [
+            [F.stackBase, this.env.sp?.get() ?? 0],
+            [F.stackLimit, 0],
+            [F.entry, 0],
+          ],
+          aStack,
+          aSize,
+        )
       },
     }
   }
 
   /**
    * The hooks a driver installs: `swap` and `yieldFn` (the mode's) among the served imports, and the JS
-   * API, whose fibers `make` builds from an entry function and a slot; `current` reads the running one.
+   * API, whose fibers `make` builds the mode's way; `current` reads the running one.
    */
-  hooks(
-    plan: Plan,
-    swap: unknown,
-    yieldFn: unknown,
-    make: (id: number, slot: Slot, fn: Fn, arg: unknown) => Fiber,
-    current: () => unknown,
-  ): FiberHooks {
-    const ours = this.imports(swap, yieldFn)
+  hooks(swap: unknown, yieldFn: unknown, make: MakeFiber, current: () => unknown): FiberHooks {
+    this.#served = this.#imports(swap, yieldFn)
     return {
-      serve: (m, n) => serve(plan, m, n, ours),
+      serve: (m, n) => this.serve(m, n),
       attach: env => {
         this.env = env
+        this.heap = { memory: env.memory }
       },
       api: {
         create: (entry, arg, options) => {
           const fn = this.entry(entry, 'fibers.create')
-          return make(this.next++, this.env.slots.acquire(this.sizes(options)), fn, arg)
+          return make(this.next++, fn, arg, this.env.slots.acquire(this.sizes(options)))
         },
         get current() {
           return (current() as Fiber | null | undefined) ?? null
@@ -135,16 +147,16 @@ export class Common {
   }
 
   /** A fiber's slot sizes (defaults from the instantiate options), checked. */
-  sizes(o: FiberOptions | undefined): SlotSizes {
+  sizes(o: FiberOptions = {}): SlotSizes {
     const d = this.env.slots.defaults
-    const s = {
-      asyncifyStackSize: o?.asyncifyStackSize ?? d.asyncifyStackSize,
-      stackSize: o?.stackSize ?? d.stackSize,
-    }
-    for (const [k, v] of Object.entries(s))
-      if (!(Number.isInteger(v) && v > 0))
-        throw new AsyncifyError(`fibers.create: ${k} must be a positive integer`)
-    if (this.env.sp !== null && this.env.slots.stacks === null)
+    const s = checkSizes(
+      {
+        asyncifyStackSize: o.asyncifyStackSize ?? d.asyncifyStackSize,
+        stackSize: o.stackSize ?? d.stackSize,
+      },
+      'fibers.create: ',
+    )
+    if (this.env.sp && !this.env.slots.stacks)
       throw new AsyncifyError(
         'fibers.create: each fiber needs a C stack of its own: export malloc and free (or name them in options.allocator), or pass options.region',
       )
@@ -152,14 +164,18 @@ export class Common {
   }
 }
 
-/** The JS API's states and checks; `go` runs the fiber the mode's way. */
-export abstract class BaseFiber implements Fiber {
+/** The JS API's states and checks; `go` runs the fiber's task the mode's way. */
+export abstract class BaseFiber<T extends BaseTask, D extends Driver> implements Fiber {
   state: FiberState = 'created'
+  readonly slot: Slot
   constructor(
     readonly id: number,
-    readonly slot: Slot,
-    protected readonly common: Common,
-  ) {}
+    readonly task: T,
+    protected readonly common: Common<D>,
+  ) {
+    this.slot = task.slot
+    task.fiber = this
+  }
 
   protected abstract go(value: unknown, first: boolean): Promise<FiberResult>
   protected abstract releaseRefs(): void

@@ -7,53 +7,45 @@
  * there; it runs on `new->stack_ptr`.
  */
 import { EMSCRIPTEN_FIBER as F } from './abi.js'
-import type { FiberHooks } from './driver.js'
+import { type FiberHooks, NO_SLOT } from './driver.js'
 import { AsyncifyError } from './errors.js'
 import { BaseFiber, Common, EM } from './fibers-common.js'
 import { type JspiDriver, JTask, jspiApi } from './jspi.js'
-import type { Fn, Slot } from './memory.js'
 import type { FiberResult } from './types.js'
 
-class JspiFiber extends BaseFiber {
-  readonly task: JTask
+type Settle = JTask['settle']
+
+class JspiFiber extends BaseFiber<JTask, JspiDriver> {
   /** The context parked in `fiber.yield`. */
   at: JTask | null = null
-  #waiter: { res: (r: FiberResult) => void; rej: (e: unknown) => void } | null = null
-  constructor(
-    id: number,
-    slot: Slot,
-    common: Common,
-    fn: Fn,
-    arg: unknown,
-    private readonly driver: JspiDriver,
-  ) {
-    super(id, slot, common)
-    this.task = new JTask(fn, [arg], `fiber ${id}`, slot)
-    this.task.fiber = this
-    this.task.settle = (v, failed) => {
-      this.end()
-      this.#settle(r => (failed ? r.rej(v) : r.res({ done: true, value: v })))
-    }
-  }
+  /** Settles the pending `resume`. */
+  #waiter: Settle | null = null
 
   protected go(value: unknown, first: boolean): Promise<FiberResult> {
     return new Promise((res, rej) => {
-      this.#waiter = { res, rej }
-      this.task.fresh = first
-      this.driver.wake(first ? this.task : (this.at as JTask), value, false)
+      this.#waiter = (v, failed) => (failed ? rej(v) : res(v as FiberResult))
+      const t = this.task
+      if (first) {
+        t.fresh = true
+        t.settle = (v, failed) => {
+          this.end()
+          this.#settle(failed ? v : { done: true, value: v }, failed)
+        }
+      }
+      this.common.d.wake(first ? t : (this.at as JTask), value, false)
     })
   }
 
   yielded(at: JTask, value: unknown): void {
     this.at = at
     this.state = 'suspended'
-    this.#settle(r => r.res({ done: false, value }))
+    this.#settle({ done: false, value }, false)
   }
 
-  #settle(f: (w: { res: (r: FiberResult) => void; rej: (e: unknown) => void }) => void): void {
+  #settle(v: unknown, failed: boolean): void {
     const w = this.#waiter
     this.#waiter = null
-    if (w !== null) f(w)
+    w?.(v, failed)
   }
 
   /** A parked JSPI stack holds its references itself: dropping it frees them. */
@@ -61,7 +53,7 @@ class JspiFiber extends BaseFiber {
 }
 
 export function fibers(d: JspiDriver): FiberHooks {
-  const c = new Common()
+  const c = new Common(d)
   /** Parked contexts, by the address of the emscripten fiber they were switched out to. */
   const parked = new Map<number, JTask>()
   const { Suspending, promising } = jspiApi()
@@ -83,7 +75,7 @@ export function fibers(d: JspiDriver): FiberHooks {
         promising(c.entry(entry, EM.swap)),
         [c.u32(n + F.userData)],
         `${x.owner.name}: fiber ${n}`,
-        null,
+        NO_SLOT,
       )
       y.fresh = true
     } else parked.delete(n)
@@ -103,10 +95,9 @@ export function fibers(d: JspiDriver): FiberHooks {
   })
 
   return c.hooks(
-    d.plan,
     swap,
     yieldFn,
-    (id, slot, fn, arg) => new JspiFiber(id, slot, c, promising(fn), arg, d),
+    (id, fn, arg, slot) => new JspiFiber(id, new JTask(promising(fn), [arg], `fiber ${id}`, slot), c),
     () => d.running?.owner.fiber,
   )
 }

@@ -13,16 +13,12 @@
  *
  * `@unplugin-asyncify/runtime/no-fibers` exports the same `instantiate` without fiber support (smaller).
  */
-import { type FiberModules, instantiateWith } from './instantiate.js'
-import type { AsyncifiedInstance, Imports, InstantiateOptions, SourcePair, WasmSource } from './types.js'
+import { fibers as asyncify } from './fibers-asyncify.js'
+import { fibers as jspi } from './fibers-jspi.js'
+import { type Instantiate, instantiateWith } from './instantiate.js'
 
 export { AsyncifyError, BufferOverflowError } from './errors.js'
 export type * from './types.js'
-
-const FIBERS: FiberModules = {
-  asyncify: () => import('./fibers-asyncify.js'),
-  jspi: () => import('./fibers-jspi.js'),
-}
 
 /**
  * Compiles and instantiates a module.
@@ -36,10 +32,5 @@ const FIBERS: FiberModules = {
  *
  * @throws AsyncifyError when the module or an option cannot work (the message says which and why).
  */
-export function instantiate<E extends object = Record<string, unknown>>(
-  source: WasmSource | SourcePair,
-  imports?: Imports,
-  options?: InstantiateOptions,
-): Promise<AsyncifiedInstance<E>> {
-  return instantiateWith<E>(FIBERS, source, imports, options)
-}
+export const instantiate: Instantiate = (source, imports, options) =>
+  instantiateWith({ asyncify, jspi }, source, imports, options)

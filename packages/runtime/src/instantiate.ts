@@ -4,30 +4,44 @@
  * let the mode's driver wrap the imports; instantiate; let it find memory, C stack pointer and allocator
  * and wrap the exports; run the moved start function.
  *
- * Each mode's driver, its fiber support and the byte reader are separate modules loaded when needed, so
- * a page downloads only the mode it runs in (and no fibers from the `no-fibers` entry).
+ * Both drivers are imported statically: a bundle then ships the runtime as one piece, with no chunk to
+ * fetch for the mode (and no bundler's preload helper for it). Only the byte reader (`binary.ts`: start
+ * sections, binaries without metadata, the metadata of a pair's instrumented bytes) is loaded on demand.
  */
-import { EXPORTS } from './abi.js'
-import type { AsyncifyDriver } from './asyncify.js'
-import { type Driver, type FiberHooks, START_EXPORT } from './driver.js'
+import { EXPORTS, METADATA_SECTION } from './abi.js'
+import { AsyncifyDriver } from './asyncify.js'
+import { type FiberHooks, START_EXPORT } from './driver.js'
 import { AsyncifyError } from './errors.js'
-import type { JspiDriver } from './jspi.js'
-import type { Fn, SlotSizes } from './memory.js'
-import { makePlan, readMetadata } from './plan.js'
-import { load } from './source.js'
+import { JspiDriver } from './jspi.js'
+import { checkSizes, type Fn } from './memory.js'
+import { decode, makePlan, readMetadata } from './plan.js'
+import { bytesOf, hasStart, isBytes, load } from './source.js'
 import type {
   AsyncifiedInstance,
   Imports,
   InstantiateOptions,
-  Mode,
   SourcePair,
+  TransformReport,
   WasmSource,
 } from './types.js'
 
-const hasJspi = (): boolean => typeof (WebAssembly as { Suspending?: unknown }).Suspending === 'function'
+/** `instantiate`'s signature, which both entries export. */
+export type Instantiate = <E extends object = Record<string, unknown>>(
+  source: WasmSource | SourcePair,
+  imports?: Imports,
+  options?: InstantiateOptions,
+) => Promise<AsyncifiedInstance<E>>
+
+/** The fiber support of each mode (the `no-fibers` entry has none). */
+export interface FiberModules {
+  asyncify(d: AsyncifyDriver): FiberHooks
+  jspi(d: JspiDriver): FiberHooks
+}
 
 const isPair = (s: unknown): s is SourcePair =>
   typeof s === 'object' && s !== null && 'asyncify' in s && 'original' in s
+
+const reader = () => import('./binary.js')
 
 export async function instantiateWith<E extends object>(
   fibers: FiberModules | null,
@@ -35,72 +49,55 @@ export async function instantiateWith<E extends object>(
   imports: Imports = {},
   options: InstantiateOptions = {},
 ): Promise<AsyncifiedInstance<E>> {
-  const sizes = slotSizes(options)
+  const { report } = options
+  const jspi = typeof (WebAssembly as { Suspending?: unknown }).Suspending === 'function'
+  const sizes = checkSizes(
+    { asyncifyStackSize: options.asyncifyStackSize ?? 16384, stackSize: options.stackSize ?? 65536 },
+    'options.',
+  )
   const pair = isPair(source) ? source : null
-  let mode: Mode | 'auto' | undefined = options.mode ?? (pair === null ? undefined : 'auto')
-  if (mode === 'auto') mode = hasJspi() ? 'jspi' : 'asyncify'
-  if (mode === 'jspi' && !hasJspi())
+  let mode = options.mode ?? (pair ? 'auto' : undefined)
+  if (mode === 'auto') mode = jspi ? 'jspi' : 'asyncify'
+  if (mode === 'jspi' && !jspi)
     throw new AsyncifyError('mode jspi: this engine has no WebAssembly.Suspending')
-  const loaded = await load(pair === null ? source : mode === 'jspi' ? pair.original : pair.asyncify)
-  const bin = loaded.bytes && (await import('./binary.js'))
-  const bytes = bin?.moveStart(loaded.bytes as Uint8Array) ?? null
-  const module = loaded.module ?? (await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>))
+  let [module, bytes] = await load(pair ? pair[mode === 'jspi' ? 'original' : 'asyncify'] : source)
+  if (bytes && hasStart(bytes)) bytes = (await reader()).moveStart(bytes, START_EXPORT)
+  module ??= await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>)
   mode ??= WebAssembly.Module.exports(module).some(e => e.name === EXPORTS.start_unwind)
     ? 'asyncify'
-    : hasJspi()
+    : jspi
       ? 'jspi'
       : undefined
-  if (mode === undefined)
+  if (!mode)
     throw new AsyncifyError(
       'the module is not instrumented (run wasm-asyncify on it) and this engine has no JSPI',
     )
-  let meta = readMetadata(module)
+  const given = report && 'version' in report ? report : null
   // JSPI runs the original, which has no metadata: the instrumented one's, when it is at hand.
-  if (meta === null && pair !== null && mode === 'jspi')
-    meta = await (await import('./binary.js')).siblingMetadata(pair.asyncify)
-  const plan = makePlan(meta, options.report, bin && (() => bin.importResults(loaded.bytes as Uint8Array)))
-  const driver = await makeDriver(mode, fibers, plan, options, sizes)
-  let instance: WebAssembly.Instance
-  try {
-    instance = await WebAssembly.instantiate(module, driver.imports(module, imports))
-  } catch (e) {
-    if ((e as Error)?.name !== 'SuspendError') throw e
-    throw new AsyncifyError(
-      "the module's start function suspends: pass its bytes (not a compiled Module) so that it can run as an export",
-    )
-  }
-  const exports = driver.attach(instance)
+  const sibling = mode === 'jspi' ? pair?.asyncify : null
+  let meta =
+    given ?? readMetadata(module) ?? (sibling instanceof WebAssembly.Module ? readMetadata(sibling) : null)
+  if (!meta && isBytes(sibling))
+    meta = decode((await reader()).customSection(bytesOf(sibling), METADATA_SECTION))
+  const plan = makePlan(
+    meta,
+    given ? undefined : (report as TransformReport | undefined),
+    // Without metadata, the types of the stand-ins come from the bytes, when at hand.
+    !meta && bytes && mode === 'asyncify' ? (await reader()).importResults(bytes) : null,
+  )
+  const d =
+    mode === 'asyncify' ? new AsyncifyDriver(plan, options, sizes) : new JspiDriver(plan, options, sizes)
+  d.hooks = fibers && (d instanceof AsyncifyDriver ? fibers.asyncify(d) : fibers.jspi(d))
+  const instance = await WebAssembly.instantiate(module, d.imports(module, imports)).catch(e => {
+    throw (e as Error)?.name === 'SuspendError'
+      ? new AsyncifyError(
+          "the module's start function suspends: pass its bytes (not a compiled Module) so that it can run as an export",
+        )
+      : e
+  })
+  const exports = d.attach(instance)
   const start = exports[START_EXPORT] as Fn | undefined
   delete exports[START_EXPORT]
   await start?.()
-  return { instance, module, exports: exports as E, mode, fibers: driver.fibers }
-}
-
-/** The fiber support of each mode, loaded with it (the `no-fibers` entry passes none). */
-export interface FiberModules {
-  asyncify(): Promise<{ fibers(d: AsyncifyDriver): FiberHooks }>
-  jspi(): Promise<{ fibers(d: JspiDriver): FiberHooks }>
-}
-
-async function makeDriver(
-  mode: Mode,
-  fibers: FiberModules | null,
-  ...args: ConstructorParameters<typeof Driver>
-): Promise<Driver> {
-  if (mode === 'asyncify') {
-    const d = new (await import('./asyncify.js')).AsyncifyDriver(...args)
-    if (fibers) d.install((await fibers.asyncify()).fibers(d))
-    return d
-  }
-  const d = new (await import('./jspi.js')).JspiDriver(...args)
-  if (fibers) d.install((await fibers.jspi()).fibers(d))
-  return d
-}
-
-function slotSizes(o: InstantiateOptions): SlotSizes {
-  const s = { asyncifyStackSize: o.asyncifyStackSize ?? 16384, stackSize: o.stackSize ?? 65536 }
-  for (const [k, v] of Object.entries(s))
-    if (!(Number.isInteger(v) && v > 0))
-      throw new AsyncifyError(`options.${k} must be a positive integer, got ${v}`)
-  return s
+  return { instance, module, exports: exports as E, mode, fibers: d.fibers }
 }

@@ -15,9 +15,9 @@
  * Emscripten fibers and JS fibers (`fibers-jspi.ts`) are tasks too: each is a promising call of its
  * own; a switch parks the current task and puts the other on the ready list.
  */
-import { Driver, isMemory64 } from './driver.js'
+import { BaseTask, Driver, isMemory, isMemory64 } from './driver.js'
 import { AsyncifyError } from './errors.js'
-import type { Fn, Slot } from './memory.js'
+import type { Fn } from './memory.js'
 
 /** JS promise integration, which TypeScript's lib does not declare yet. */
 export interface JspiApi {
@@ -26,40 +26,21 @@ export interface JspiApi {
 }
 export const jspiApi = (): JspiApi => WebAssembly as unknown as JspiApi
 
+/** Settles a promise: with `v`, or rejecting with it. */
+type Settle = (v: unknown, failed: boolean) => void
+
 const noop = (): void => {}
 
-export class JTask {
-  /** Saved C stack pointer while parked; before the first run, the one to enter with (0: the caller's). */
-  sp: number
-  /**
-   * Whether the task has a C stack of its own (a slot's, or an emscripten fiber's). One without runs on
-   * its caller's and leaves the pointer below its frames while parked, so that nothing overwrites them.
-   */
-  own: boolean
-  /** The stack pointer to put back when the task parks or ends. */
-  outer = 0
+export class JTask extends BaseTask {
   parked = false
-  /** Not started yet: arming starts it instead of resolving `res`. */
+  /** Not started yet: arming starts it instead of settling `resume`. */
   fresh = false
-  res: (v: unknown) => void = noop
-  rej: (e: unknown) => void = noop
-  value: unknown = undefined
-  failed = false
+  /** Settles the promise the parked stack waits on. */
+  resume: Settle = noop
   /** The call or JS fiber this task works for: itself, or, for an emscripten fiber, whoever switched to it. */
   owner: JTask = this
   /** Settles the owner's promise: a call's result, a JS fiber's resume. */
-  settle: (v: unknown, failed: boolean) => void = noop
-  fiber: unknown = null
-  constructor(
-    /** A promising function. */
-    readonly fn: Fn,
-    readonly args: unknown[],
-    readonly name: string,
-    readonly slot: Slot | null,
-  ) {
-    this.sp = slot?.top ?? 0
-    this.own = this.sp !== 0
-  }
+  settle: Settle = noop
 }
 
 export class JspiDriver extends Driver {
@@ -72,11 +53,9 @@ export class JspiDriver extends Driver {
   readonly #drain = (): void => this.#drainNow()
 
   setup(ex: WebAssembly.Exports): WebAssembly.Memory {
-    const main = (ex.memory ?? Object.values(ex).find(v => v instanceof WebAssembly.Memory)) as
-      | WebAssembly.Memory
-      | undefined
-    this.provide(ex, main, null, false, main !== undefined && isMemory64(main))
-    return main as WebAssembly.Memory
+    const main = (ex.memory ?? Object.values(ex).find(isMemory)) as WebAssembly.Memory
+    this.provide(ex, main, null, false, !!main && isMemory64(main))
+    return main
   }
 
   /** A suspending import: the calling task parks until the import's result settles. */
@@ -91,7 +70,7 @@ export class JspiDriver extends Driver {
       } finally {
         self.#depth--
       }
-      if (t === null) return r
+      if (!t) return r
       const p = self.park(t)
       Promise.resolve(r).then(
         v => self.wake(t, v, false, true),
@@ -104,31 +83,19 @@ export class JspiDriver extends Driver {
   wrapExport(name: string, fn: Fn): Fn {
     const p = jspiApi().promising(fn)
     const label = `export "${name}"`
-    return (...args: unknown[]) => {
-      const wait = this.gate.enter(this.#depth > 0)
-      return wait === null ? this.#call(p, args, label) : wait.then(() => this.#call(p, args, label))
-    }
-  }
-
-  /** A task for one call; its promise settles with the call (no more promise hops than needed). */
-  #call(fn: Fn, args: unknown[], name: string): Promise<unknown> {
-    return new Promise((res, rej) => {
-      let slot: Slot
-      try {
-        slot = this.slots.acquire()
-      } catch (e) {
-        this.gate.leave()
-        throw e
-      }
-      const t = new JTask(fn, args, name, slot)
-      t.settle = (v, failed) => {
-        this.slots.release(slot)
-        this.gate.leave()
-        if (failed) rej(v)
-        else res(v)
-      }
-      this.start(t)
-    })
+    return (...args: unknown[]) =>
+      this.call(
+        this.#depth > 0,
+        slot =>
+          new Promise((res, rej) => {
+            const t = new JTask(p, args, label, slot)
+            t.settle = (v, failed) => {
+              this.end(slot)
+              ;(failed ? rej : res)(v)
+            }
+            this.start(t)
+          }),
+      )
   }
 
   /**
@@ -137,18 +104,14 @@ export class JspiDriver extends Driver {
    */
   park(t: JTask): Promise<unknown> {
     t.parked = true
-    if (this.sp !== null) {
-      t.sp = this.sp.get()
-      if (t.own) this.sp.set(t.outer)
-    }
+    this.leaveSp(t)
     this.running = null
     if (this.#armed === t) {
       this.#armed = null
-      if (this.#ready.length > 0) queueMicrotask(this.#drain)
+      if (this.#ready.length) queueMicrotask(this.#drain)
     }
     return new Promise((res, rej) => {
-      t.res = res
-      t.rej = rej
+      t.resume = (v, failed) => (failed ? rej : res)(v)
     })
   }
 
@@ -165,9 +128,9 @@ export class JspiDriver extends Driver {
   }
 
   #drainNow(): void {
-    while (this.#armed === null) {
+    while (!this.#armed) {
       const t = this.#ready.shift()
-      if (t === undefined) return
+      if (!t) return
       t.parked = false
       if (t.fresh) {
         t.fresh = false
@@ -175,18 +138,18 @@ export class JspiDriver extends Driver {
         continue
       }
       this.#armed = t
-      this.#enterSp(t)
+      this.enterSp(t)
       this.running = t
       const v = t.value
       t.value = undefined
-      ;(t.failed ? t.rej : t.res)(v)
+      t.resume(v, t.failed)
     }
   }
 
   /** Runs a task's first call, synchronously until it parks or ends. */
   start(t: JTask): void {
     const prev = this.running
-    this.#enterSp(t)
+    this.enterSp(t)
     this.running = t
     this.#depth++
     let p: Promise<unknown>
@@ -195,7 +158,7 @@ export class JspiDriver extends Driver {
     } finally {
       this.#depth--
       this.running = prev
-      if (!t.parked && t.own) this.sp?.set(t.outer)
+      if (!t.parked) this.leaveSp(t)
     }
     p.then(
       v => this.#end(t, v, false),
@@ -203,16 +166,9 @@ export class JspiDriver extends Driver {
     )
   }
 
-  #enterSp(t: JTask): void {
-    const sp = this.sp
-    if (sp === null) return
-    t.outer = sp.get()
-    if (t.sp !== 0) sp.set(t.sp)
-  }
-
   #end(t: JTask, v: unknown, failed: boolean): void {
     if (this.#armed === t) {
-      if (t.own) this.sp?.set(t.outer)
+      this.leaveSp(t)
       this.#armed = null
       this.running = null
     }

@@ -8,7 +8,6 @@
  * runtime's alone — never from pages grown behind the module's allocator. Slots of the default sizes
  * are pooled, so a call that suspends costs no allocation once the pool is warm.
  */
-import { DATA_HEADER } from './abi.js'
 import { AsyncifyError } from './errors.js'
 
 export type Fn = (...args: unknown[]) => unknown
@@ -20,40 +19,42 @@ export interface Arena {
 
 const align = (n: number): number => (n + 15) & ~15
 
-/** Blocks from the module's `malloc`/`free` (addresses as bigints for a 64-bit memory). */
-export function mallocArena(malloc: Fn, free: Fn, wide: boolean): Arena {
-  const arg = (n: number): number | bigint => (wide ? BigInt(n) : n)
-  return {
-    alloc(n) {
-      const at = Number(malloc(arg(n)))
-      if (at === 0) throw new AsyncifyError(`the module's malloc(${n}) returned NULL`)
-      return at
-    },
-    free: at => void free(arg(at)),
-  }
-}
+/** `n` as the module's pointer type: a bigint for a 64-bit memory. */
+export const pointer = (n: number, wide: boolean): number | bigint => (wide ? BigInt(n) : n)
+
+/** Blocks from the module's `malloc`/`free`. */
+export const mallocArena = (malloc: Fn, free: Fn, wide: boolean): Arena => ({
+  alloc(n) {
+    const at = Number(malloc(pointer(n, wide)))
+    if (!at) throw new AsyncifyError(`the module's malloc(${n}) returned NULL`)
+    return at
+  },
+  free: at => void free(pointer(at, wide)),
+})
 
 /** Blocks carved from `[start, start + size)`: a bump pointer, and freed blocks kept by size for reuse. */
 export function regionArena(start: number, size: number, what: string): Arena {
   let next = align(start)
-  const freed = new Map<number, number[]>()
-  const sizes = new Map<number, number>()
+  const freed: Record<number, number[]> = {}
+  const sizes: Record<number, number> = {}
   return {
     alloc(n) {
       n = align(n)
-      const reused = freed.get(n)?.pop()
-      if (reused !== undefined) return reused
-      if (next + n > start + size)
-        throw new AsyncifyError(
-          `${what} (${size} bytes) has no room for another ${n}-byte block: enlarge it or lower the sizes`,
-        )
-      sizes.set(next, n)
-      next += n
-      return next - n
+      const at = freed[n]?.pop() ?? next
+      if (at === next) {
+        if (next + n > start + size)
+          throw new AsyncifyError(
+            `${what} (${size} bytes) has no room for another ${n}-byte block: enlarge it or lower the sizes`,
+          )
+        next += n
+        sizes[at] = n
+      }
+      return at
     },
     free(at) {
-      const n = sizes.get(at) as number
-      freed.set(n, [...(freed.get(n) ?? []), at])
+      const n = sizes[at] as number
+      freed[n] ??= []
+      freed[n].push(at)
     },
   }
 }
@@ -66,25 +67,30 @@ export interface StackPointer {
 
 export function stackPointer(read: () => unknown, write: (v: number | bigint) => void): StackPointer {
   const wide = typeof read() === 'bigint'
-  return { get: () => Number(read()), set: v => write(wide ? BigInt(v) : v) }
+  return { get: () => Number(read()), set: v => write(pointer(v, wide)) }
 }
 
-export class Slot {
-  constructor(
-    /** Address of the `{ current, end }` header (0 without a buffer). */
-    readonly data: number,
-    /** Bytes of the buffer after the header. */
-    readonly size: number,
-    /** Address of the C stack block (0 without one); the stack pointer starts at its top. */
-    readonly stack: number,
-    readonly top: number,
-    readonly pooled: boolean,
-  ) {}
+export interface Slot {
+  /** Address of the `{ current, end }` header (0 without a buffer). */
+  data: number
+  /** Bytes of the buffer after the header. */
+  size: number
+  /** Address of the C stack block (0 without one); the stack pointer starts at its top. */
+  stack: number
+  top: number
+  pooled: boolean
 }
 
 export interface SlotSizes {
   asyncifyStackSize: number
   stackSize: number
+}
+
+/** Checks that each size is a positive integer; `what` prefixes the option's name in the error. */
+export function checkSizes(s: SlotSizes, what: string): SlotSizes {
+  for (const [k, v] of Object.entries(s))
+    if (!(Number.isInteger(v) && v > 0)) throw new AsyncifyError(`${what}${k} must be a positive integer`)
+  return s
 }
 
 /**
@@ -93,27 +99,25 @@ export interface SlotSizes {
  */
 export class Slots {
   #pool: Slot[] = []
-  readonly header: number
   constructor(
     readonly data: Arena | null,
     readonly stacks: Arena | null,
     readonly defaults: SlotSizes,
-    wide: boolean,
+    /** Bytes of the data header (8, or 16 with 64-bit pointers). */
+    readonly header: number,
     readonly missing: string,
-  ) {
-    this.header = DATA_HEADER[wide ? 'i64' : 'i32'].size
-  }
+  ) {}
 
   /** A slot of the default sizes (pooled), or of `sizes` (a fiber's: freed with `free`). */
   acquire(sizes?: SlotSizes): Slot {
-    const pooled = sizes === undefined ? this.#pool.pop() : undefined
-    if (pooled !== undefined) return pooled
-    if (this.data === null && this.missing !== '') throw new AsyncifyError(this.missing)
+    const pooled = sizes ? undefined : this.#pool.pop()
+    if (pooled) return pooled
+    if (!this.data && this.missing) throw new AsyncifyError(this.missing)
     const { asyncifyStackSize: size, stackSize } = sizes ?? this.defaults
     const stack = this.stacks?.alloc(align(stackSize)) ?? 0
     const data = this.data?.alloc(align(this.header + size)) ?? 0
     // The stack pointer starts at the block's end, 16-aligned as the C ABI wants.
-    return new Slot(data, size, stack, stack && (stack + align(stackSize)) & ~15, sizes === undefined)
+    return { data, size, stack, top: stack && (stack + align(stackSize)) & ~15, pooled: !sizes }
   }
 
   release(s: Slot): void {
@@ -127,27 +131,21 @@ export class Slots {
   }
 }
 
-/**
- * Admission of calls. When queued (no C stack per call), a call made from outside wasm while another
- * is in flight waits, in call order; a call made from inside wasm (an import calling back) never waits,
- * since the outer call may be waiting for it.
- */
-export class Gate {
-  #busy = 0
-  #waiting: (() => void)[] = []
-  constructor(readonly queued: boolean) {}
+/** A memory and a DataView of it, renewed by `word` when the memory grows. */
+export interface MemoryView {
+  memory: WebAssembly.Memory
+  dv?: DataView
+}
 
-  /** Null when the call may start now (synchronously); else a promise of when it may. */
-  enter(nested: boolean): Promise<void> | null {
-    if (this.queued && !nested && this.#busy > 0) return new Promise(r => this.#waiting.push(r))
-    this.#busy++
-    return null
+/** The u32 (or, `wide`, u64) at `at` of a memory, little-endian; `v` is written there first when given. */
+export function word(view: MemoryView, at: number, v?: number, wide = false): number {
+  const b = view.memory.buffer
+  if (view.dv?.buffer !== b) view.dv = new DataView(b)
+  const d = view.dv
+  if (wide) {
+    if (v !== undefined) d.setBigUint64(at, BigInt(v), true)
+    return Number(d.getBigUint64(at, true))
   }
-
-  /** The next waiting call takes this one's place (counted before it wakes, so none overtakes it). */
-  leave(): void {
-    if (--this.#busy > 0 || this.#waiting.length === 0) return
-    this.#busy++
-    ;(this.#waiting.shift() as () => void)()
-  }
+  if (v !== undefined) d.setUint32(at, v, true)
+  return d.getUint32(at, true)
 }

@@ -11,53 +11,52 @@ export interface Plan {
   meta: AsyncifyMetadata | null
   suspends(module: string, name: string): boolean
   exportSuspends(name: string): boolean
-  /** Result types of an import in the text format, or null when unknown. */
-  results(module: string, name: string): string[] | null
+  /** What import `module.name` returns while it starts an unwind (`NO_STAND_IN` if nothing can be). */
+  standIn(module: string, name: string): unknown
 }
 
 /** A stand-in no JS value converts to (a non-nullable function or GC reference, v128). */
-export const NO_STAND_IN: unique symbol = Symbol('no stand-in')
+export const NO_STAND_IN: unique symbol = Symbol()
 
-export function readMetadata(module: WebAssembly.Module): AsyncifyMetadata | null {
-  const payload = WebAssembly.Module.customSections(module, METADATA_SECTION)[0]
-  return payload === undefined ? null : decodeMetadata(payload)
-}
+/** The metadata in a `METADATA_SECTION` payload, if any. */
+export const decode = (payload: ArrayBuffer | Uint8Array | null | undefined): AsyncifyMetadata | null =>
+  payload ? decodeMetadata(payload) : null
 
-export const importKey = (module: string, name: string): string => `${module}\0${name}`
+export const readMetadata = (module: WebAssembly.Module): AsyncifyMetadata | null =>
+  decode(WebAssembly.Module.customSections(module, METADATA_SECTION)[0])
+
+/** `[module, name, result types]` of imports, as the byte reader gives them. */
+export type ImportTypes = [string, string, string[]][]
 
 /**
- * `report` overrides the lists of `meta` (the binary's own); `fromBytes` reads the result types of every
- * import (`importKey` → types) when the metadata does not have them.
+ * `report` (the transform's) overrides the lists of `meta`; `types` has the result types of every import
+ * when there is no metadata (read from the bytes).
  */
 export function makePlan(
   meta: AsyncifyMetadata | null,
-  report: TransformReport | AsyncifyMetadata | undefined,
-  fromBytes: (() => Map<string, string[]>) | null,
+  report: TransformReport | undefined,
+  types: ImportTypes | null,
 ): Plan {
-  if (report !== undefined && 'version' in report) meta = report
-  const r = report !== undefined && !('version' in report) ? report : null
-  const imports = r
-    ? new Set(r.suspendingImports)
-    : meta && new Set(meta.suspendingImports.map(([m, n]) => `${m}.${n}`))
-  const exports = new Set((r ?? meta)?.suspendingExports)
-  const results = new Map(
-    meta?.suspendingImports.map(([m, n], i) => [importKey(m, n), meta.suspendingImportResults[i]]),
-  )
-  let parsed: Map<string, string[]> | undefined
+  const lists = report ?? meta
+  const imports = report?.suspendingImports ?? meta?.suspendingImports.map(([m, n]) => `${m}.${n}`) ?? null
+  const exports = new Set(lists?.suspendingExports)
+  const suspending = new Set(imports)
+  const results = new Map<string, string[]>()
+  for (const [m, n, r] of types ??
+    meta?.suspendingImports.map(([m, n], i): ImportTypes[0] => [m, n, meta.suspendingImportResults[i]]) ??
+    [])
+    results.set(`${m}.${n}`, r)
   return {
     meta,
-    suspends: (m, n) => imports?.has(`${m}.${n}`) ?? true,
-    exportSuspends: n => (r ?? meta) === null || exports.has(n),
-    results: (m, n) => {
-      parsed ??= fromBytes?.() ?? new Map()
-      return results.get(importKey(m, n)) ?? parsed.get(importKey(m, n)) ?? null
-    },
+    suspends: (m, n) => !imports || suspending.has(`${m}.${n}`),
+    exportSuspends: n => !lists || exports.has(n),
+    standIn: (m, n) => standIn(results.get(`${m}.${n}`) ?? []),
   }
 }
 
 /** 0 for numbers, 0n for i64, null for nullable references, 0 for non-null extern/any/eq/i31 (an i31). */
-export function standIn(types: string[] | null): unknown {
-  const values = (types ?? []).map(t =>
+function standIn(types: string[]): unknown {
+  const values = types.map(t =>
     t === 'i64'
       ? 0n
       : /^(i32|f32|f64|\(ref (extern|any|eq|i31)\))$/.test(t)

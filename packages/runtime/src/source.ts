@@ -6,35 +6,48 @@
 import { AsyncifyError } from './errors.js'
 import type { WasmSource } from './types.js'
 
-export interface Loaded {
-  module: WebAssembly.Module | null
-  bytes: Uint8Array | null
+export const isBytes = (s: unknown): s is BufferSource => s instanceof ArrayBuffer || ArrayBuffer.isView(s)
+
+/** The bytes of a BufferSource, as a Uint8Array over the same memory. */
+export const bytesOf = (s: BufferSource): Uint8Array =>
+  ArrayBuffer.isView(s) ? new Uint8Array(s.buffer, s.byteOffset, s.byteLength) : new Uint8Array(s)
+
+interface NodeProcess {
+  getBuiltinModule?(id: string): { readFile(path: string | URL): Promise<Uint8Array> } | undefined
 }
 
-interface ReadFile {
-  readFile(path: string | URL): Promise<Uint8Array>
-}
-
-export async function load(src: WasmSource): Promise<Loaded> {
-  if (src instanceof WebAssembly.Module) return { module: src, bytes: null }
-  if (src instanceof ArrayBuffer || ArrayBuffer.isView(src)) {
-    const v = ArrayBuffer.isView(src) ? src : new Uint8Array(src)
-    return { module: null, bytes: new Uint8Array(v.buffer, v.byteOffset, v.byteLength) }
-  }
+/** The compiled module (streamed, or given), else the bytes. */
+export async function load(src: WasmSource): Promise<[WebAssembly.Module | null, Uint8Array | null]> {
+  if (src instanceof WebAssembly.Module) return [src, null]
+  if (isBytes(src)) return [null, bytesOf(src)]
   if (typeof src === 'string' || src instanceof URL) {
-    const fs = (
-      globalThis as { process?: { getBuiltinModule?(id: string): unknown } }
-    ).process?.getBuiltinModule?.('node:fs/promises') as ReadFile | undefined
+    const fs = (globalThis as { process?: NodeProcess }).process?.getBuiltinModule?.('node:fs/promises')
     const url = String(src)
-    if (fs !== undefined && !/^(https?|data|blob):/.test(url))
-      return { module: null, bytes: await fs.readFile(url.startsWith('file:') ? new URL(url) : url) }
+    if (fs && !/^(https?|data|blob):/.test(url))
+      return [null, await fs.readFile(url.startsWith('file:') ? new URL(url) : url)]
     src = fetch(src)
   }
-  const response = await (src as PromiseLike<Response>)
-  if (typeof response?.arrayBuffer !== 'function')
+  const r = await (src as PromiseLike<Response>)
+  if (typeof r?.arrayBuffer !== 'function')
     throw new AsyncifyError('instantiate: the source is no bytes, Module, Response or URL')
-  if (!response.ok) throw new AsyncifyError(`fetching ${response.url}: HTTP ${response.status}`)
-  if (response.headers.get('content-type')?.startsWith('application/wasm'))
-    return { module: await WebAssembly.compileStreaming(response), bytes: null }
-  return { module: null, bytes: new Uint8Array(await response.arrayBuffer()) }
+  if (!r.ok) throw new AsyncifyError(`fetching ${r.url}: HTTP ${r.status}`)
+  return r.headers.get('content-type')?.startsWith('application/wasm')
+    ? [await WebAssembly.compileStreaming(r), null]
+    : [null, new Uint8Array(await r.arrayBuffer())]
+}
+
+/** Whether a binary has a start section (id 8): a walk over the section headers. */
+export function hasStart(b: Uint8Array): boolean {
+  for (let p = 8; p < b.length; ) {
+    const id = b[p++]
+    let [size, scale, x] = [0, 1, 128]
+    while (x & 128) {
+      x = b[p++] as number
+      size += (x & 127) * scale
+      scale *= 128
+    }
+    if (id === 8) return true
+    p += size
+  }
+  return false
 }
