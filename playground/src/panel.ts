@@ -28,7 +28,8 @@ const kb = (bytes: number): string => `${(bytes / 1024).toFixed(1)} KB`
 
 export function describeReport(r: ModuleReport): string {
   const legacy = r.legacyExceptionsTranslated ? ', legacy try/catch translated first' : ''
-  return `${r.file}: ${r.instrumented.length} functions instrumented, ${r.sites} call sites, ${kb(r.sizeBefore)} → ${kb(r.sizeAfter)}${legacy}`
+  const n = r.instrumented.length
+  return `${r.file}: ${n} function${n === 1 ? '' : 's'} instrumented, ${r.sites} call sites, ${kb(r.sizeBefore)} → ${kb(r.sizeAfter)}${legacy}`
 }
 
 function element<K extends keyof HTMLElementTagNameMap>(

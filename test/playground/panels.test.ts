@@ -68,9 +68,15 @@ describe('playground panels in Node', () => {
       })
       // The rethrow comes after the thrower's sleep and the handler's: two 30 ms sleeps.
       expect(r.rethrown.elapsedMs).toBeGreaterThanOrEqual(59)
-      expect(exceptionsText([r])).toContain(
-        'JS rejection caught in wasm: "HTTP 404 for data/missing.txt", returned -1',
-      )
+      const rows = exceptionsText([r, { ...r, form: 'other' }]).split('\n')
+      expect(rows.map(row => row.split(/ {2,}/))).toEqual([
+        ['', form, 'other'],
+        ['caught by the wasm caller', 'oops(7)', 'oops(7)'],
+        ['caught by the JS caller', 'oops(8)', 'oops(8)'],
+        ['handler awaited, rethrew', 'oops(9)', 'oops(9)'],
+        ['JS rejection → wasm', '-1', '-1'],
+        ['the rejection wasm caught: Error "HTTP 404 for data/missing.txt"'],
+      ])
     })
 
   it('3: producer and consumer fibers interleave through the queue, counting their switches', async () => {
@@ -114,7 +120,9 @@ describe('playground panels in Node', () => {
     }
     const svg = barChart(modesChart(r, settings))
     expect(svg.match(/<rect x="12" y="\d+" width="[\d.]+" height="14"/g)).toHaveLength(8)
-    expect(modesText(r)).toMatch(/^asyncify: .* µs per suspension at depth 1 \/ 10 \/ 100; collatz/)
+    expect(modesText(r)).toMatch(
+      /^per suspension at depth 1 \/ 10 \/ 100:\nasyncify [\d.]+ \/ [\d.]+ \/ [\d.]+ µs, collatz [\d.]+ ms\nJSPI {5}[\d.]+ \/ [\d.]+ \/ [\d.]+ µs, collatz/,
+    )
     expect(modesText(r)).toContain('results agree across modes')
   })
 

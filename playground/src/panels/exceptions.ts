@@ -35,9 +35,9 @@ export interface ExceptionResult {
   rejection: { returned: number; caught: string }
 }
 
-/** WebAssembly.JSTag, which TypeScript's DOM types do not declare yet. */
-function jsTag(): WebAssembly.Tag {
-  const tag = (WebAssembly as unknown as { JSTag?: WebAssembly.Tag }).JSTag
+/** WebAssembly.JSTag, which TypeScript's DOM types do not declare yet (nor tags as import values). */
+function jsTag(): WebAssembly.ImportValue {
+  const tag = (WebAssembly as unknown as { JSTag?: WebAssembly.ImportValue }).JSTag
   if (tag === undefined)
     throw new Error('this engine has no WebAssembly.JSTag (needed to catch JS errors in wasm)')
   return tag
@@ -98,15 +98,26 @@ export async function runExceptions(
   return { form, caughtByCaller, uncaught, rethrown, rejection: { returned, caught } }
 }
 
+const CASES: [string, (r: ExceptionResult) => string][] = [
+  ['caught by the wasm caller', r => `oops(${r.caughtByCaller})`],
+  ['caught by the JS caller', r => `oops(${r.uncaught})`],
+  ['handler awaited, rethrew', r => `oops(${r.rethrown.payload})`],
+  ['JS rejection → wasm', r => String(r.rejection.returned)],
+]
+
+/** A small table: one row per case, one column per exception-handling form. */
 export function exceptionsText(results: ExceptionResult[]): string {
-  return results
-    .map(r =>
-      [
-        `${r.form}:`,
-        `  thrown after a resume: the wasm caller caught oops(${r.caughtByCaller}), the JS caller oops(${r.uncaught})`,
-        `  handler slept, then rethrew oops(${r.rethrown.payload}) (${r.rethrown.cleanups} cleanup, ${r.rethrown.elapsedMs.toFixed(0)} ms)`,
-        `  JS rejection caught in wasm: "${r.rejection.caught}", returned ${r.rejection.returned}`,
-      ].join('\n'),
-    )
-    .join('\n')
+  const width = Math.max(...CASES.map(([label]) => label.length)) + 2
+  const columns = results.map(r => Math.max(r.form.length, 8) + 2)
+  const row = (label: string, cells: string[]): string =>
+    (label.padEnd(width) + cells.map((c, i) => c.padEnd(columns[i] as number)).join('')).trimEnd()
+  const caught = [...new Set(results.map(r => r.rejection.caught))].map(m => JSON.stringify(m)).join(', ')
+  return [
+    row(
+      '',
+      results.map(r => r.form),
+    ),
+    ...CASES.map(([label, cell]) => row(label, results.map(cell))),
+    `the rejection wasm caught: Error ${caught}`,
+  ].join('\n')
 }

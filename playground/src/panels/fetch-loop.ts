@@ -86,6 +86,6 @@ export function fetchLoopText(r: FetchLoopResult): string {
   const fetched = [...new Set(r.urls)].join(', ')
   return [
     `${r.steps} × (sleep ${r.sleepMs} ms, fetch ${fetched}) in ${r.elapsedMs.toFixed(0)} ms`,
-    `C counted ${r.words} words; last text: ${JSON.stringify(r.texts.at(-1)?.trim() ?? '')}`,
+    `C counted ${r.words} words (${r.texts.length} texts of ${r.texts.at(-1)?.length ?? 0} bytes)`,
   ].join('\n')
 }

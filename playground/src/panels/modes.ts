@@ -107,9 +107,12 @@ export function modesChart(r: ModesResult, settings: ModeSettings): ChartSpec {
 }
 
 export function modesText(r: ModesResult): string {
-  const lines = r.measurements.map(
-    m =>
-      `${m.mode === 'jspi' ? 'JSPI' : 'asyncify'}: ${m.roundTripUs.map(us => us.toPrecision(3)).join(' / ')} µs per suspension at depth ${DEPTHS.join(' / ')}; collatz ${m.collatzMs.toFixed(1)} ms`,
+  const lines = [`per suspension at depth ${DEPTHS.join(' / ')}:`]
+  lines.push(
+    ...r.measurements.map(
+      m =>
+        `${(m.mode === 'jspi' ? 'JSPI' : 'asyncify').padEnd(9)}${m.roundTripUs.map(us => us.toPrecision(3)).join(' / ')} µs, collatz ${m.collatzMs.toFixed(1)} ms`,
+    ),
   )
   if (!r.jspiAvailable) lines.push('JSPI: not in this browser (no WebAssembly.Suspending), so asyncify only')
   lines.push(r.agree ? 'results agree across modes' : 'results DIFFER across modes')

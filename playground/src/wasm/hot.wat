@@ -1,5 +1,5 @@
-;; Panel 5 of the playground: edit this file (in the page's editor, or here on disk) and save. The
-;; plugin rebuilds it and the page swaps in the new module without reloading.
+;; Panel 5: edit this module (in the page, or here on disk) and save.
+;; The plugin rebuilds it; the page swaps it in without a reload.
 (module
   (import "env" "sleep" (func $sleep (param i32)))
   (func (export "answer") (result i32)
