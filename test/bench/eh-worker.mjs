@@ -1,9 +1,11 @@
 // One exception-handling / references measurement in a fresh process. Prints one JSON line on stdout.
 //
-//   ours <in.wasm>
+//   ours <in.wasm> [ours|binaryen]
 //       asyncify(bytes, { legacyExceptions: 'translate' }) from packages/core/dist: legacy try/catch is
-//       translated to try_table/exnref (binaryen's translate-to-exnref, counted in the `optimize` timing),
-//       then every function that may reach an import is instrumented (every import may suspend).
+//       translated to try_table/exnref (the `translate` timing), then every function that may reach an
+//       import is instrumented (every import may suspend). The translator: ours (the default, in the
+//       decoded IR) or, as the rewrite did before it, binaryen's round trip (read, translate-to-exnref,
+//       emit, decode again), through the internal asyncifyWith.
 //   binaryen-translate <in.wasm>
 //       binaryen.js: readBinary, runPasses(['translate-to-exnref']), emitBinary.
 //   binaryen-asyncify <in.wasm> <translated|legacy>
@@ -29,7 +31,7 @@ const [op, ...args] = process.argv.slice(2)
 const usage = () => {
   console.error(
     [
-      'usage: eh-worker.mjs ours <in.wasm>',
+      'usage: eh-worker.mjs ours <in.wasm> [ours|binaryen]',
       '       eh-worker.mjs binaryen-translate <in.wasm>',
       '       eh-worker.mjs binaryen-asyncify <in.wasm> <translated|legacy>',
       '       eh-worker.mjs refs <H> <K,...> <count>',
@@ -124,17 +126,21 @@ function binaryenError(error) {
   return [...printed, message.replace(/\. Build with -sASSERTIONS for more info\.$/, '')].join(' / ')
 }
 
-async function ours([input]) {
-  if (!input) usage()
-  const { asyncify } = await import('../../packages/core/dist/index.js')
+async function ours([input, translator = 'ours']) {
+  if (!input || !['ours', 'binaryen'].includes(translator)) usage()
+  const { asyncifyWith } = await import('../../packages/core/dist/asyncify.js')
+  const { translateInIr } = await import('../../packages/core/dist/legacy-eh.js')
+  const { translateWithBinaryen } = await import('../../packages/core/dist/legacy-eh-binaryen.js')
+  const translate = translator === 'ours' ? translateInIr : translateWithBinaryen
   const bytes = new Uint8Array(readFileSync(input))
   globalThis.gc?.()
   const t0 = performance.now()
-  const { binary, report } = await asyncify(bytes, { legacyExceptions: 'translate' })
+  const { binary, report } = await asyncifyWith(bytes, { legacyExceptions: 'translate' }, translate)
   const t1 = performance.now()
   const { total, ...phases } = report.timings
   return {
     op: 'ours',
+    translator,
     totalMs: t1 - t0,
     phases,
     inputBytes: bytes.length,

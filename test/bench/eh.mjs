@@ -1,9 +1,10 @@
 // Exception handling and references benchmark:
 //
 // 1. vips.wasm (legacy exception handling): our rewrite translates try/catch to try_table/exnref and
-//    instruments it; binaryen.js on the same input: translate-to-exnref alone, then its asyncify on the
-//    translated module (which aborts: the outcome is the result), and for reference its asyncify on the
-//    untranslated legacy module.
+//    instruments it, with our translation and (as before legacy-eh.ts) binaryen's translate-to-exnref
+//    round trip, in the same run: the ratio is checked against TRANSLATE_TARGET. binaryen.js on the same
+//    input: translate-to-exnref alone, then its asyncify on the translated module (which aborts: the
+//    outcome is the result), and for reference its asyncify on the untranslated legacy module.
 // 2. Reference save/restore: the cost of one unwind + rewind round trip of a frame with K live externref
 //    locals while H references are held by other paused stacks. The slot allocator is O(1), so the cost
 //    must not grow with H.
@@ -42,6 +43,8 @@ const HOLD_REFS = 100
 const WARMUP_COUNT = 10_000
 /** Allowed H = 10,000 / H = 0 ratio of the round-trip time (noise). */
 export const GROWTH_LIMIT = 1.5
+/** vips translate + instrument with our translation / with binaryen's round trip: at most this. */
+export const TRANSLATE_TARGET = 0.5
 
 const WORKER = fileURLToPath(new URL('./eh-worker.mjs', import.meta.url))
 
@@ -55,6 +58,7 @@ export async function run({ runs, log }) {
   const started = new Date()
   const results = {
     ours: [],
+    oursBinaryen: [],
     translate: [],
     asyncifyTranslated: [],
     asyncifyLegacy: [],
@@ -108,6 +112,14 @@ export async function run({ runs, log }) {
         `${r.valid ? '' : ' (INVALID)'}`,
     )
     await attempt(
+      'ours-binaryen-translation',
+      results.oursBinaryen,
+      ['--expose-gc', WORKER, 'ours', input.path, 'binaryen'],
+      r =>
+        `${tag} vips ours with binaryen's translation (as before): ${formatMs(r.totalMs)}, ${formatBytes(r.outputBytes)}` +
+        `${r.valid ? '' : ' (INVALID)'}`,
+    )
+    await attempt(
       'binaryen-translate',
       results.translate,
       ['--expose-gc', WORKER, 'binaryen-translate', input.path],
@@ -144,6 +156,8 @@ export async function run({ runs, log }) {
   )
   if (results.ours.some(r => !r.valid))
     errors.push({ key: 'ours', message: 'output fails WebAssembly.validate' })
+  if (results.oursBinaryen.some(r => !r.valid))
+    errors.push({ key: 'ours-binaryen-translation', message: 'output fails WebAssembly.validate' })
   const loadAfter = loadAverage()
   return {
     markdown: report({ runs, input, results, errors, started, loadBefore, loadAfter }),
@@ -191,6 +205,7 @@ function report({ runs, input, results, errors, started, loadBefore, loadAfter }
   const size = bytes => (bytes === undefined ? '–' : `${formatBytes(bytes)} (${bytes} B)`)
 
   const ours = results.ours
+  const before = results.oursBinaryen
   const oursSize = ours[0]?.outputBytes
   const tr = results.translate
   const at = results.asyncifyTranslated
@@ -208,10 +223,20 @@ function report({ runs, input, results, errors, started, loadBefore, loadAfter }
     [
       'ours: `asyncify(bytes, { legacyExceptions: "translate" })`',
       `**${formatMs(medianOf(ours, 'totalMs'))}**`,
-      phases(ours, { optimize: 'translate (binaryen, reported as `optimize`)' }),
+      phases(ours, {}, ['translate']),
       size(oursSize),
       formatRatio(ratioOf(oursSize, inputBytes)),
       notes[0] ?? '–',
+    ],
+    [
+      "ours with binaryen's translation (the rewrite before legacy-eh.ts)",
+      `**${formatMs(medianOf(before, 'totalMs'))}**`,
+      phases(before, { translate: 'translate (binaryen read + translate-to-exnref + emit, decode again)' }, [
+        'translate',
+      ]),
+      size(before[0]?.outputBytes),
+      formatRatio(ratioOf(before[0]?.outputBytes, inputBytes)),
+      before.length === 0 ? '–' : before.every(r => r.valid) ? 'output validates' : '**output INVALID**',
     ],
     [
       'binaryen (a): `translate-to-exnref` alone',
@@ -244,6 +269,7 @@ function report({ runs, input, results, errors, started, loadBefore, loadAfter }
     ['transform', 'time (median)', 'phases (median)', 'output', 'vs input', 'notes'],
     vipsRows,
   )
+  const translateVerdict = translationVerdict(ours, before)
 
   // References: K × H.
   const rf = results.refs
@@ -310,15 +336,20 @@ function report({ runs, input, results, errors, started, loadBefore, loadAfter }
     'exception handling (try/catch/rethrow) and pthreads); every import may suspend (the default of both).',
     'Each measurement is a fresh `node` process (test/bench/eh-worker.mjs); libraries are loaded and the',
     'input read before the clock starts; times are bytes in to bytes out, cold, single shot. Ours:',
-    "`asyncify(bytes, { legacyExceptions: 'translate' })` from packages/core/dist (optimize 0): decode, and",
-    "as the module has legacy try/catch, binaryen's `translate-to-exnref` (read + pass + emit; the report",
-    'counts it under `optimize`), decode again, analyze, instrument, encode. binaryen.js: `readBinary` and',
+    "`asyncify(bytes, { legacyExceptions: 'translate' })` from packages/core/dist (optimize 0): decode,",
+    'translate the legacy try/catch/rethrow/delegate to try_table/throw_ref in the decoded IR',
+    "(packages/core/src/legacy-eh.ts; the report's `translate` phase), analyze, instrument, encode. The",
+    "same with binaryen's translation, as the rewrite did before (the internal `asyncifyWith` with",
+    '`translateWithBinaryen`: binaryen `readBinary`, `translate-to-exnref`, `emitBinary`, decode again,',
+    'all in `translate`), measured in the same run, in alternation. binaryen.js: `readBinary` and',
     `\`setFeatures\` with only the features the module declares in its target_features section (${features.map(f => `\`${f}\``).join(', ') || '–'}),`,
     'then the passes, `emitBinary`; asyncify at optimize level 0, shrink level 0 (as ours: no optimization).',
     "binaryen's aborts are thrown into JS as exceptions, so the worker survives them and reports the message",
     'binaryen printed (a process that dies anyway is reported the same way).',
     '',
     vipsTable,
+    '',
+    translateVerdict,
     '',
     '### Reference save/restore: unwind + rewind round trip vs references held by other paused stacks',
     '',
@@ -353,4 +384,27 @@ function report({ runs, input, results, errors, started, loadBefore, loadAfter }
     for (const e of errors) lines.push(`- ${e.key}: ${e.message.split('\n')[0]}`)
   }
   return lines.join('\n')
+}
+
+/**
+ * Our translation vs binaryen's, whole asyncify run (bytes in to bytes out) and the translate +
+ * instrument phases alone; medians, and the range of the ratio over runs (the i-th of each).
+ */
+function translationVerdict(ours, before) {
+  if (ours.length === 0 || before.length === 0) return 'Translation target: not measured.'
+  const total = ratioOf(medianOf(ours, 'totalMs'), medianOf(before, 'totalMs'))
+  const tiOf = r => r.phases.translate + r.phases.instrument
+  const ti = ratioOf(median(ours.map(tiOf)), median(before.map(tiOf)))
+  const pairs = ours
+    .slice(0, before.length)
+    .map((r, i) => r.totalMs / before[i].totalMs)
+    .sort((a, b) => a - b)
+  const verdict = total !== undefined && total <= TRANSLATE_TARGET ? '✅ pass' : '❌ fail'
+  return (
+    `Translation target (vips translate + instrument, ours ≤ ${TRANSLATE_TARGET}× the time with binaryen's ` +
+    `translation): whole run **${formatRatio(total)}** (per-run range ${formatRatio(pairs[0])} – ` +
+    `${formatRatio(pairs.at(-1))}) ${verdict}; translate + instrument phases alone **${formatRatio(ti)}**; ` +
+    `translate phase ${formatMs(median(ours.map(r => r.phases.translate)))} vs ` +
+    `${formatMs(median(before.map(r => r.phases.translate)))}.`
+  )
 }

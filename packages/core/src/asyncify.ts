@@ -17,7 +17,7 @@ import {
   typingContext,
   type ValType,
 } from '@unplugin-asyncify/wasm'
-import { type Analysis, analyze, type FuncInfo, functionNames, reasonChain } from './analysis.js'
+import { type Analysis, analyze, type FuncInfo, reasonChain } from './analysis.js'
 import { apiFunctions, frameHelperFunctions, internFuncType } from './api.js'
 import { addStateAsserts } from './asserts.js'
 import {
@@ -31,6 +31,7 @@ import { I } from './build.js'
 import { AsyncifyError, AsyncifyOptionError } from './errors.js'
 import { usedFeatures } from './features.js'
 import { instrumentFunction } from './instrument-function.js'
+import { type LegacyEhTranslation, prepareInput, translateInIr } from './legacy-eh.js'
 import { exportedMemoryName, stackPointerAccess, suspendingImportFacts, withMetadata } from './metadata.js'
 import { optimizeModule } from './optimize.js'
 import { type AsyncifyOptions, resolveOptions } from './options.js'
@@ -66,7 +67,7 @@ export interface AsyncifyReport {
   sizeBefore: number
   sizeAfter: number
   /** Milliseconds per phase. */
-  timings: Record<'decode' | 'analyze' | 'instrument' | 'encode' | 'optimize' | 'total', number>
+  timings: Record<'decode' | 'translate' | 'analyze' | 'instrument' | 'encode' | 'optimize' | 'total', number>
 }
 
 export interface AsyncifyResult {
@@ -74,21 +75,12 @@ export interface AsyncifyResult {
   report: AsyncifyReport
 }
 
-function hasLegacyTry(list: Instr[]): boolean {
-  for (const ins of list) {
-    if (ins.op.control === 'try' || ins.op.name === 'rethrow') return true
-    if (ins.body !== undefined && hasLegacyTry(ins.body)) return true
-    if (ins.else !== undefined && hasLegacyTry(ins.else)) return true
-  }
-  return false
-}
-
 interface BinaryenReader {
   readBinary(data: Uint8Array, features?: number): BinaryenModule
 }
 
 /** Runs binaryen passes on `bytes` with exactly the features the module uses. */
-async function runBinaryen(
+export async function runBinaryen(
   bytes: Uint8Array,
   features: number,
   what: string,
@@ -111,15 +103,24 @@ async function runBinaryen(
   }
 }
 
-function decodeAll(m: Module): FuncBody[] {
+export function decodeAll(m: Module): FuncBody[] {
   const ctx = bodyContext(m)
   return m.funcs.map((f, d) => f.body ?? decodeFunction(m, d, ctx))
 }
 
 export async function asyncify(input: Uint8Array, options: AsyncifyOptions = {}): Promise<AsyncifyResult> {
+  return asyncifyWith(input, options, translateInIr)
+}
+
+/** `asyncify` with a chosen legacy-EH translator. Internal: the EH benchmark times binaryen's against ours. */
+export async function asyncifyWith(
+  input: Uint8Array,
+  options: AsyncifyOptions,
+  translateLegacy: LegacyEhTranslation,
+): Promise<AsyncifyResult> {
   const opts = resolveOptions(options)
   const t0 = performance.now()
-  const timings = { decode: 0, analyze: 0, instrument: 0, encode: 0, optimize: 0, total: 0 }
+  const timings = { decode: 0, translate: 0, analyze: 0, instrument: 0, encode: 0, optimize: 0, total: 0 }
   let mark = t0
   const lap = (k: keyof typeof timings): void => {
     const now = performance.now()
@@ -131,29 +132,12 @@ export async function asyncify(input: Uint8Array, options: AsyncifyOptions = {})
   if (m.exports.some(e => e.name === EXPORTS.start_unwind))
     throw new AsyncifyError(`the module is already instrumented (it exports ${EXPORTS.start_unwind})`)
   let bodies = decodeAll(m)
-  let translated = false
-  const legacyIn = bodies.findIndex(b => hasLegacyTry(b.body))
-  if (legacyIn >= 0) {
-    const index = countImports(m, 'func') + legacyIn
-    const name = `function ${functionNames(m)[index] ?? index}`
-    if (opts.legacyExceptions === 'error')
-      throw new AsyncifyError(
-        `${name} uses legacy exception handling (try/catch/delegate/rethrow) and legacyExceptions is 'error'`,
-      )
-    lap('decode')
-    const converted = await runBinaryen(
-      input,
-      usedFeatures(m, bodies),
-      'translate-to-exnref',
-      mod => mod.runPasses(['translate-to-exnref']),
-      true,
-    )
-    lap('optimize')
-    m = decode(converted, { bodies: 'lazy' })
-    bodies = decodeAll(m)
-    translated = true
-  }
   lap('decode')
+  // Prepare the input: legacy try/catch/rethrow/delegate become try_table/throw_ref (legacy-eh.ts).
+  const prepared = await prepareInput(input, m, bodies, opts.legacyExceptions, translateLegacy)
+  m = prepared.module
+  bodies = prepared.bodies
+  lap('translate')
 
   const analysis = analyze(m, bodies, opts)
   const importedFuncs = countImports(m, 'func')
@@ -454,7 +438,7 @@ export async function asyncify(input: Uint8Array, options: AsyncifyOptions = {})
       suspendingExports,
       suspendingImports: suspending.map(f => f.importName as string),
       indirectTargetsKnown: analysis.indirectTargetsKnown,
-      legacyExceptionsTranslated: translated,
+      legacyExceptionsTranslated: prepared.translated,
       warnings: analysis.warnings,
       sizeBefore: input.length,
       sizeAfter: binary.length,
