@@ -91,8 +91,11 @@ async function resultOf(page: Page, id: string, includes = ''): Promise<string> 
   return text
 }
 
-describe.skipIf(!existsSync(CHROMIUM))(
-  `the playground in Chromium (${CHROMIUM}; .ci/run installs it)`,
+// Until the bundler plugins land on this branch, unplugin-asyncify has no Vite entry to start the page with.
+const plugin = existsSync(join(root, 'packages/unplugin/src/vite.ts'))
+
+describe.skipIf(!existsSync(CHROMIUM) || !plugin)(
+  `the playground in Chromium (${CHROMIUM}; .ci/run installs it; needs unplugin-asyncify/vite)`,
   () => {
     const originalHotWat = readFileSync(hotWat, 'utf8')
     let server: Awaited<ReturnType<typeof startPlayground>> | undefined
