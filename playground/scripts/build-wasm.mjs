@@ -12,7 +12,7 @@
 import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
+import { delimiter, dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -33,13 +33,23 @@ export const CLANG_FLAGS = [
   '-Wl,--export=free',
 ]
 
+// clang runs wasm-opt after linking when it finds one on PATH, and npm puts binaryen's there
+// (node_modules/.bin): keep it out, so the output depends on clang and wasi-libc alone.
+const PATH = (process.env.PATH ?? '')
+  .split(delimiter)
+  .filter(dir => !dir.includes('node_modules'))
+  .join(delimiter)
+
 const check = process.argv.includes('--check')
 const outDir = check ? mkdtempSync(join(tmpdir(), 'playground-wasm-')) : sources
 const stale = []
 for (const file of readdirSync(sources).filter(f => f.endsWith('.c'))) {
   const name = file.replace(/\.c$/, '.wasm')
   const out = join(outDir, name)
-  execFileSync('clang-19', [...CLANG_FLAGS, join(sources, file), '-o', out], { stdio: 'inherit' })
+  execFileSync('clang-19', [...CLANG_FLAGS, join(sources, file), '-o', out], {
+    stdio: 'inherit',
+    env: { ...process.env, PATH },
+  })
   if (check && !readFileSync(out).equals(readFileSync(join(sources, name)))) stale.push(name)
   else if (!check) console.log(`built src/wasm/${name}`)
 }

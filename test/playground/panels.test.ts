@@ -1,5 +1,6 @@
 // The logic of every playground panel, run in Node 26 on the same modules and settings as the page
 // (the page itself is tested in Chromium by playground.test.ts).
+import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -131,7 +132,7 @@ describe('playground panels in Node', () => {
     const settings: ModeSettings = { rounds: 20, collatzLimit: 1000 }
     const m = await measureMode(init, 'asyncify', settings)
     const r = { jspiAvailable: false, measurements: [m], agree: true }
-    expect(barChart(modesChart(r, settings))).toContain('JSPI: n/a')
+    expect(barChart(modesChart(r, settings))).toContain('JSPI: not in this browser')
     expect(modesText(r)).toContain('JSPI: not in this browser')
   })
 
@@ -140,4 +141,15 @@ describe('playground panels in Node', () => {
     expect(r.answer).toBe(42)
     expect(r.elapsedMs).toBeGreaterThanOrEqual(49)
   })
+})
+
+describe.skipIf(spawnSync('sh', ['-c', 'command -v clang-19']).status !== 0)('playground C sources', () => {
+  it('the committed .wasm files are what build-wasm.mjs makes from the .c files (clang-19)', () => {
+    const r = spawnSync(process.execPath, [join(playground, 'scripts/build-wasm.mjs'), '--check'], {
+      encoding: 'utf8',
+    })
+    expect(r.stderr).toBe('')
+    expect(r.stdout).toContain('the committed .wasm files match their sources')
+    expect(r.status).toBe(0)
+  }, 120_000)
 })

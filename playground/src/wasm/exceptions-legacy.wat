@@ -1,6 +1,6 @@
 ;; exceptions.wat in the legacy exception-handling form (try/catch/rethrow, no exnref), the form clang-19's
 ;; -fwasm-exceptions emits for C++. Same imports, exports and behaviour. The rewrite translates legacy
-;; try/catch to try_table first (binaryen's translate-to-exnref), so that it can unwind out of the catch
+;; try/catch to try_table first (packages/core/src/legacy-eh.ts), so that it can unwind out of the catch
 ;; body of `rethrow_after_cleanup` — the case binaryen's own asyncify cannot handle.
 (module
   (import "env" "sleep" (func $sleep (param i32)))
