@@ -12,12 +12,18 @@ export interface ChartSeries {
   color: string
 }
 
+export interface ChartBar {
+  /** Index into `ChartSpec.series`. */
+  series: number
+  /** A number draws a bar; a string is shown instead of one (`n/a`, `aborts`). */
+  value: number | string
+}
+
 export interface ChartGroup {
   label: string
   /** Unit appended to each value label. */
   unit: string
-  /** One value per series, in the order of `ChartSpec.series`; null draws no bar ("n/a"). */
-  values: (number | null)[]
+  bars: ChartBar[]
 }
 
 export interface ChartSpec {
@@ -56,15 +62,17 @@ function legend(spec: ChartSpec, y: number): string {
 }
 
 function group(spec: ChartSpec, g: ChartGroup, y: number, barWidth: number): string {
-  const max = Math.max(...g.values.map(v => v ?? 0), Number.MIN_VALUE)
+  const max = Math.max(...g.bars.map(b => (typeof b.value === 'number' ? b.value : 0)), Number.MIN_VALUE)
   const parts = [`<text x="${PAD}" y="${y + 12}" class="group">${escapeXml(g.label)}</text>`]
-  g.values.forEach((value, i) => {
+  g.bars.forEach(({ series: index, value }, i) => {
     const top = y + LABEL + i * ROW
-    const series = spec.series[i]
+    const series = spec.series[index]
     if (series === undefined)
-      throw new Error(`chart "${spec.title}": group "${g.label}" has more values than series`)
-    if (value === null) {
-      parts.push(`<text x="${PAD}" y="${top + 12}" class="na">${escapeXml(series.name)}: n/a</text>`)
+      throw new Error(`chart "${spec.title}": group "${g.label}" names series ${index}`)
+    if (typeof value === 'string') {
+      parts.push(
+        `<text x="${PAD}" y="${top + 11}" class="na">${escapeXml(`${series.name}: ${value}`)}</text>`,
+      )
       return
     }
     const w = Math.max(1, (value / max) * barWidth)
@@ -87,7 +95,7 @@ export function barChart(spec: ChartSpec): string {
   y += 14
   for (const g of spec.groups) {
     body.push(group(spec, g, y, barWidth))
-    y += LABEL + g.values.length * ROW + GAP
+    y += LABEL + g.bars.length * ROW + GAP
   }
   if (spec.note !== undefined) {
     body.push(`<text x="${PAD}" y="${y + 6}" class="note">${escapeXml(spec.note)}</text>`)

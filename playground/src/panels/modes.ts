@@ -82,11 +82,12 @@ export async function runModes(init: Init<WorkloadExports>, settings: ModeSettin
 const COLORS: Record<RunMode, string> = { asyncify: '#3b82f6', jspi: '#f59e0b' }
 
 export function modesChart(r: ModesResult, settings: ModeSettings): ChartSpec {
-  const value = (mode: RunMode, pick: (m: ModeMeasurement) => number): number | null => {
-    const m = r.measurements.find(x => x.mode === mode)
-    return m === undefined ? null : pick(m)
-  }
   const modes: RunMode[] = ['asyncify', 'jspi']
+  const bars = (pick: (m: ModeMeasurement) => number) =>
+    modes.map((mode, series) => {
+      const m = r.measurements.find(x => x.mode === mode)
+      return { series, value: m === undefined ? 'not in this browser' : pick(m) }
+    })
   return {
     title: 'Same workload, asyncify vs JSPI (shorter is faster)',
     series: modes.map(m => ({ name: m === 'jspi' ? 'JSPI' : 'asyncify', color: COLORS[m] })),
@@ -94,12 +95,12 @@ export function modesChart(r: ModesResult, settings: ModeSettings): ChartSpec {
       ...DEPTHS.map((depth, i) => ({
         label: `suspend + resume, ${depth} C frame${depth === 1 ? '' : 's'} deep`,
         unit: 'µs',
-        values: modes.map(mode => value(mode, m => m.roundTripUs[i] as number)),
+        bars: bars(m => m.roundTripUs[i] as number),
       })),
       {
         label: `collatz(${settings.collatzLimit}), rarely suspending`,
         unit: 'ms',
-        values: modes.map(mode => value(mode, m => m.collatzMs)),
+        bars: bars(m => m.collatzMs),
       },
     ],
     width: 520,
