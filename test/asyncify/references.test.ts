@@ -198,7 +198,8 @@ const REFS = `(module
     (i32.store (i32.const 0) (local.get $sum))
     (call $mk_extern (local.get $e))))`
 
-// A function on the unwinding path whose result type has no stand-in value: refused, naming it.
+// A function on the unwinding path whose result type has no stand-in value: it leaves by throwing the
+// rewrite's private tag, which its caller's call site catches (see unwind-throw.ts).
 const NO_STANDIN_EXN = `(module
   (import "env" "sleep" (func $sleep (param i32) (result i32)))
   (memory (export "memory") 1)
@@ -212,6 +213,34 @@ const NO_STANDIN_EXN = `(module
     (block $c (result i32)
       (try_table (catch $t $c) (throw_ref (call $catch_one (local.get $x))))
       (unreachable))))`
+
+// (ref none) has no value at all: $never cannot return normally either. It sleeps, then throws $done
+// with the sum, which its callers catch. Reached directly (main), through call_ref (via_ref, also with
+// the callee in a table: via_table) and from JS (exported as "never": through a wrapper returning a
+// nullable result while unwinding).
+const NO_VALUE_AT_ALL = `(module
+  (import "env" "sleep" (func $sleep (param i32) (result i32)))
+  (memory (export "memory") 1)
+  (type $ft (func (param i32) (result (ref none))))
+  (tag $done (export "done") (param i32))
+  (table 1 funcref)
+  (elem (i32.const 0) func $never)
+  (func $never (export "never") (type $ft)
+    (local $keep i32)
+    (local.set $keep (i32.mul (local.get 0) (i32.const 10)))
+    (throw $done (i32.add (call $sleep (local.get 0)) (local.get $keep))))
+  (func (export "main") (param $x i32) (result i32)
+    (block $h (result i32)
+      (try_table (catch $done $h) (drop (call $never (local.get $x))))
+      (i32.const -1)))
+  (func (export "via_ref") (param $x i32) (result i32)
+    (block $h (result i32)
+      (try_table (catch $done $h) (drop (call_ref $ft (local.get $x) (ref.func $never))))
+      (i32.const -1)))
+  (func (export "via_table") (param $x i32) (result i32)
+    (block $h (result i32)
+      (try_table (catch $done $h) (drop (call_indirect (type $ft) (local.get $x) (i32.const 0))))
+      (i32.const -1))))`
 
 // Unwinding through $pick_fn needs some (ref $fn) to return: $inc is one.
 const NO_STANDIN_FUNC = `(module
@@ -364,11 +393,36 @@ describe.each(LEVELS)('optimize %s', optimize => {
 })
 
 describe('results without a stand-in value', () => {
-  it('a function returning (ref exn) on an unwinding path is refused, naming it', async () => {
-    await expect(asyncify(watAll(NO_STANDIN_EXN))).rejects.toThrow(
-      /catch_one: cannot be instrumented: it returns a non-nullable \(ref exn\)/,
-    )
-  })
+  for (const optimize of [0, 1] as const) {
+    it(`a function returning (ref exn) on an unwinding path leaves by throwing (optimize ${optimize})`, async () => {
+      const { binary } = await build(watAll(NO_STANDIN_EXN), { optimize })
+      const d = await instantiateAsyncified(binary, { env: { sleep: sleeper((v: number) => v).fn } }, DRIVER)
+      expect(await d.callWithStats('main', 5)).toEqual({ result: 5, unwinds: 1 })
+      expect(d.control.asyncify_get_state()).toBe(0)
+    })
+
+    it(`(ref none): reached directly, through call_ref and call_indirect, and from JS (optimize ${optimize})`, async () => {
+      const { binary, report } = await build(watAll(NO_VALUE_AT_ALL), { optimize })
+      expect(report.suspendingExports).toEqual(
+        expect.arrayContaining(['never', 'main', 'via_ref', 'via_table']),
+      )
+      const sleep = sleeper((v: number) => v + 1)
+      const d = await instantiateAsyncified(binary, { env: { sleep: sleep.fn } }, DRIVER)
+      for (const name of ['main', 'via_ref', 'via_table'])
+        expect(await d.callWithStats(name, 4), name).toEqual({ result: 45, unwinds: 1 })
+      // From JS: the unwind returns (a null) through the wrapper; the rewound call throws $done.
+      const done = d.exports.done as WebAssembly.Tag
+      const thrown = await d.call('never', 2).then(
+        () => null,
+        (e: unknown) => e,
+      )
+      expect(thrown).toBeInstanceOf(WebAssembly.Exception)
+      expect((thrown as WebAssembly.Exception).is(done)).toBe(true)
+      expect((thrown as WebAssembly.Exception).getArg(done, 0)).toBe(23)
+      expect(sleep.calls).toEqual([[4], [4], [4], [2]])
+      expect(d.control.asyncify_get_state()).toBe(0)
+    })
+  }
 
   it('a function returning a typed function reference on an unwinding path returns a function of that type while unwinding', async () => {
     const { binary } = await asyncify(watAll(NO_STANDIN_FUNC))

@@ -1,10 +1,13 @@
 // One asyncify measurement in a fresh process. Prints one JSON line on stdout.
 //
-//   transform <ours|binaryen> <level> <in.wasm> <out.wasm>
+//   transform <ours|binaryen> <level> <in.wasm> <out.wasm> [eh]
 //       ours: asyncify(bytes, { optimize: level }) from packages/core/dist; binaryen: readBinary,
 //       setOptimizeLevel(level), runPasses(['asyncify']), emitBinary. Every import may suspend (the default
 //       of both). Libraries are loaded and the file read before the clock starts; the output is written
-//       to out.wasm (after the clock) for the normal-path measurement.
+//       to out.wasm (after the clock) for the normal-path measurement. `eh`: binaryen reads with
+//       exception handling enabled too (for inputs that use it).
+//   compile <module.wasm>
+//       new WebAssembly.Module(bytes), timed.
 //   normal <module.wasm>
 //       QuickJS's emscripten glue instantiated with module.wasm; defines the workload, runs bench(0.1) as a
 //       warm-up (lazy compilation and tier-up), then times bench(1). Nothing suspends.
@@ -21,8 +24,9 @@ const [op, ...args] = process.argv.slice(2)
 const usage = () => {
   console.error(
     [
-      'usage: asyncify-worker.mjs transform <ours|binaryen> <level> <in.wasm> <out.wasm>',
+      'usage: asyncify-worker.mjs transform <ours|binaryen> <level> <in.wasm> <out.wasm> [eh]',
       '       asyncify-worker.mjs normal <module.wasm>',
+      '       asyncify-worker.mjs compile <module.wasm>',
       '       asyncify-worker.mjs roundtrip <plain|ours|binaryen> <level> <depth,...> <count>',
     ].join('\n'),
   )
@@ -50,10 +54,10 @@ async function loadOurs() {
   return (await import('../../packages/core/dist/index.js')).asyncify
 }
 
-function binaryenAsyncify(bytes, lvl) {
+function binaryenAsyncify(bytes, lvl, features = FEATURES) {
   const t0 = performance.now()
-  const module = binaryen.readBinary(bytes, FEATURES)
-  module.setFeatures(FEATURES)
+  const module = binaryen.readBinary(bytes, features)
+  module.setFeatures(features)
   const t1 = performance.now()
   binaryen.setOptimizeLevel(lvl)
   binaryen.setShrinkLevel(0)
@@ -65,8 +69,8 @@ function binaryenAsyncify(bytes, lvl) {
   return { binary, phases: { read: t1 - t0, asyncify: t2 - t1, emit: t3 - t2 }, totalMs: t3 - t0 }
 }
 
-async function transform([impl, lvlText, input, output]) {
-  if (!['ours', 'binaryen'].includes(impl) || !input || !output) usage()
+async function transform([impl, lvlText, input, output, extra]) {
+  if (!['ours', 'binaryen'].includes(impl) || !input || !output || ![undefined, 'eh'].includes(extra)) usage()
   const lvl = level(lvlText)
   const asyncify = impl === 'ours' ? await loadOurs() : undefined
   const bytes = new Uint8Array(readFileSync(input))
@@ -79,7 +83,7 @@ async function transform([impl, lvlText, input, output]) {
     const { total, ...phases } = report.timings
     result = { binary, phases, totalMs: t1 - t0, sites: report.sites }
   } else {
-    result = binaryenAsyncify(bytes, lvl)
+    result = binaryenAsyncify(bytes, lvl, extra === 'eh' ? FEATURES | F.ExceptionHandling : FEATURES)
   }
   // resourceUsage().maxRSS is in kilobytes.
   const maxRSS = process.resourceUsage().maxRSS * 1024
@@ -224,7 +228,16 @@ async function roundtrip([impl, lvlText, depthsText, countText]) {
   return { op: 'roundtrip', impl, level: lvl, count, usPerRoundTrip: perDepth, moduleBytes: binary.length }
 }
 
-const OPS = { transform, normal, roundtrip }
+async function compile([file]) {
+  if (!file) usage()
+  const bytes = new Uint8Array(readFileSync(file))
+  const t0 = performance.now()
+  const module = new WebAssembly.Module(bytes)
+  const totalMs = performance.now() - t0
+  return { op: 'compile', totalMs, exports: WebAssembly.Module.exports(module).length }
+}
+
+const OPS = { transform, normal, roundtrip, compile }
 if (!OPS[op]) usage()
 const result = await OPS[op](args)
 process.stdout.write(`${JSON.stringify(result)}\n`)

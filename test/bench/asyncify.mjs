@@ -158,7 +158,7 @@ function perRunRange(as, bs, field, digits) {
 }
 
 /** Median of each phase, in the order the first result lists them. */
-function phases(list) {
+export function phases(list) {
   if (list.length === 0) return '–'
   return Object.keys(list[0].phases)
     .filter(k => list.some(r => r.phases[k] > 0))

@@ -16,9 +16,11 @@ import { parseArgs } from 'node:util'
 // Node 26 runs the TypeScript helper directly (type stripping): one list of corpus paths.
 import { corpus } from '../helpers/corpus.ts'
 import * as asyncify from './asyncify.mjs'
+import * as asyncifyLarge from './asyncify-large.mjs'
 import * as codec from './codec.mjs'
 import * as eh from './eh.mjs'
 import { updateSection } from './lib.mjs'
+import * as plugin from './plugin.mjs'
 import * as runtime from './runtime.mjs'
 
 /**
@@ -26,7 +28,7 @@ import * as runtime from './runtime.mjs'
  * Optional exports: `packages` (the built packages it imports; default ['wasm']) and `inputs` (a label
  * for a suite with a fixed input, which ignores --modules).
  */
-const SUITES = [codec, asyncify, eh, runtime]
+const SUITES = [codec, asyncify, asyncifyLarge, eh, runtime, plugin]
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, '..', '..')

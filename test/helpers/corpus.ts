@@ -53,6 +53,16 @@ export function swcWasmPath(): string {
   return packageFile('@swc/wasm', 'wasm_bg.wasm')
 }
 
+/**
+ * DuckDB (`@duckdb/duckdb-wasm` duckdb-eh.wasm: emscripten C++ with legacy exception handling, 60,000
+ * functions, switch lowering nested about 1,500 blocks deep) — about 34 MB. Not in `corpus()`, whose
+ * every entry the codec bench and the typing test go through: it is the large module of the asyncify
+ * tests (test/asyncify/duckdb.test.ts) and of the asyncify-large bench.
+ */
+export function duckdbWasmPath(): string {
+  return packageFile('@duckdb/duckdb-wasm', 'dist/duckdb-eh.wasm')
+}
+
 export interface CorpusEntry {
   name: string
   path: string

@@ -11,9 +11,9 @@ import { extname, join, normalize } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { CHROMIUM, CHROMIUM_ARGS } from '../helpers/chromium.js'
 import { cFixture, fixture, pipelineResult } from './helpers.js'
 
-const CHROMIUM = '/usr/bin/chromium'
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const runtimeDist = join(root, 'packages/runtime/dist')
 
@@ -127,16 +127,7 @@ describe.skipIf(!existsSync(CHROMIUM))(`in Chromium (${CHROMIUM}; .ci/run instal
     const context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'runtime-chromium-')), {
       executablePath: CHROMIUM,
       headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
+      args: CHROMIUM_ARGS,
     })
     try {
       const page = await context.newPage()

@@ -1,12 +1,17 @@
 /**
- * Which functions need instrumentation and which calls may unwind. A call graph (direct calls, and
- * indirect calls resolved by signature against the functions whose address is taken, when no function
- * reference can come from outside the module), seeded by the imports that may suspend and by the
- * `asyncify.*` API imports, propagated to callers, then adjusted by the only/add/remove lists as binaryen does.
+ * Which functions need instrumentation and which calls may unwind. `analyze` reads as its steps:
+ *  1. describe every function: imports (may they suspend? which are the `asyncify.*` API?) and defined
+ *     functions (their direct callees, the signatures of their indirect calls, which call the API);
+ *  2. resolve indirect calls: by signature against the functions whose address is taken, when no
+ *     function reference can come from outside the module; otherwise any indirect call may unwind;
+ *  3. the remove list, then the add list (before or after propagation, as binaryen does);
+ *  4. propagate "may change the state" from callees to callers;
+ *  5. the only list, and the warnings about list entries that matched nothing.
+ * Every body must be lifted (`m.funcs[d].body`).
  */
 import { API_NAMES, type ApiName, IMPORT_MODULE } from '@unplugin-asyncify/runtime/abi'
-import type { FuncBody, Instr, Module, ValType } from '@unplugin-asyncify/wasm'
-import { countImports, getNames, sameValType } from '@unplugin-asyncify/wasm'
+import type { Instr, Module, ValType } from '@unplugin-asyncify/wasm'
+import { countImports, getNames, sameValType, walk } from '@unplugin-asyncify/wasm'
 import { AsyncifyError } from './errors.js'
 import type { ResolvedOptions } from './options.js'
 import { NameList, wildcardToRegExp } from './patterns.js'
@@ -41,26 +46,16 @@ export interface FuncInfo {
 export type AsyncifyApiName = ApiName
 const API_NAME_SET = new Set<string>(API_NAMES)
 
-export interface Analysis {
-  funcs: FuncInfo[]
-  /** Imported function index → which asyncify API it stands for. */
-  apiImports: Map<number, AsyncifyApiName>
-  /** Whether an indirect call in `caller` with signature `type` may unwind. */
-  indirectMayUnwind(caller: FuncInfo, type: number): boolean
-  needsInstrumentation(f: FuncInfo): boolean
-  isSite(caller: FuncInfo, ins: Instr): boolean
-  /**
-   * Whether the call may reach host code, which is called again while rewinding and must then see the
-   * same arguments (JS in the middle of the stack, emscripten's invoke_* wrappers).
-   */
-  mayCallHost(ins: Instr): boolean
-  warnings: string[]
-  /** Indirect targets could be resolved (no function reference can enter from outside). */
-  indirectTargetsKnown: boolean
-}
+/** The options the analysis reads. */
+export type AnalysisOptions = Pick<
+  ResolvedOptions,
+  'imports' | 'ignoreIndirect' | 'onlyList' | 'addList' | 'removeList' | 'propagateAddList'
+>
 
-const DIRECT_CALLS = new Set(['call', 'return_call'])
-const INDIRECT_CALLS = new Set(['call_indirect', 'return_call_indirect', 'call_ref', 'return_call_ref'])
+/** API calls that change the state (their caller is the top-most runtime: not instrumented itself). */
+const TOP_MOST_API = new Set<ApiName>(['start_unwind', 'stop_rewind'])
+/** API calls that end a change (their caller is the bottom-most runtime: never changes the state). */
+const BOTTOM_MOST_API = new Set<ApiName>(['stop_unwind', 'start_rewind'])
 
 function isFuncRef(m: Module, t: ValType): boolean {
   if (typeof t === 'string') return false
@@ -123,15 +118,6 @@ function sameSignature(m: Module, a: number, b: number): boolean {
   )
 }
 
-function walk(list: Instr[], visit: (ins: Instr) => void): void {
-  for (const ins of list) {
-    visit(ins)
-    if (ins.body !== undefined) walk(ins.body, visit)
-    if (ins.else !== undefined) walk(ins.else, visit)
-    if (ins.legacyCatches !== undefined) for (const c of ins.legacyCatches) walk(c.body, visit)
-  }
-}
-
 /** Names for lists and messages: the name section's, else the index. */
 export function functionNames(m: Module): string[] {
   let names: Map<number, string> | undefined
@@ -146,55 +132,68 @@ export function functionNames(m: Module): string[] {
   return out
 }
 
-export function analyze(m: Module, bodies: (FuncBody | null)[], opts: ResolvedOptions): Analysis {
-  const warnings: string[] = []
-  const names = functionNames(m)
-  const importedCount = countImports(m, 'func')
-  const importMatchers = opts.imports === 'all' ? null : opts.imports.map(p => wildcardToRegExp(p))
-  const importsMatched = new Set<number>()
-  const funcs: FuncInfo[] = []
-  const apiImports = new Map<number, AsyncifyApiName>()
+function funcInfo(index: number, name: string, typeIndex: number, importName: string | null): FuncInfo {
+  return {
+    index,
+    name,
+    imported: importName !== null,
+    importName,
+    typeIndex,
+    canChangeState: false,
+    topMostRuntime: false,
+    bottomMostRuntime: false,
+    inRemoveList: false,
+    addedFromList: false,
+    reason: null,
+    directCallees: new Set(),
+    indirectTypes: new Set(),
+  }
+}
+
+/** Step 1: every function, described; the API imports; the functions whose address is taken. */
+interface CallGraph {
+  funcs: FuncInfo[]
+  apiImports: Map<number, AsyncifyApiName>
+  addressTaken: Set<number>
+}
+
+function describeImports(m: Module, names: string[], opts: AnalysisOptions, warnings: string[]): CallGraph {
+  const graph: CallGraph = { funcs: [], apiImports: new Map(), addressTaken: new Set() }
+  const matchers = opts.imports === 'all' ? null : opts.imports.map(p => wildcardToRegExp(p))
+  const matched = new Set<number>()
   for (const imp of m.imports) {
     if (imp.desc.kind !== 'func') continue
-    const index = funcs.length
-    let canChange = false
+    const f = funcInfo(
+      graph.funcs.length,
+      names[graph.funcs.length] as string,
+      imp.desc.type,
+      `${imp.module}.${imp.name}`,
+    )
     if (imp.module === IMPORT_MODULE) {
       if (!API_NAME_SET.has(imp.name))
         throw new AsyncifyError(`unknown asyncify import ${IMPORT_MODULE}.${imp.name}`)
-      apiImports.set(index, imp.name as AsyncifyApiName)
-      canChange = imp.name === 'start_unwind' || imp.name === 'stop_rewind'
-    } else if (importMatchers === null) canChange = true
-    else {
-      const full = `${imp.module}.${imp.name}`
-      importMatchers.forEach((re, k) => {
-        if (re.test(full)) {
-          canChange = true
-          importsMatched.add(k)
+      graph.apiImports.set(f.index, imp.name as AsyncifyApiName)
+      f.canChangeState = TOP_MOST_API.has(imp.name as ApiName)
+    } else if (matchers === null) f.canChangeState = true
+    else
+      matchers.forEach((re, k) => {
+        if (re.test(f.importName as string)) {
+          f.canChangeState = true
+          matched.add(k)
         }
       })
-    }
-    funcs.push({
-      index,
-      name: names[index] as string,
-      imported: true,
-      importName: `${imp.module}.${imp.name}`,
-      typeIndex: imp.desc.type,
-      canChangeState: canChange,
-      topMostRuntime: false,
-      bottomMostRuntime: false,
-      inRemoveList: false,
-      addedFromList: false,
-      reason: canChange ? { kind: imp.module === IMPORT_MODULE ? 'asyncify-api' : 'import' } : null,
-      directCallees: new Set(),
-      indirectTypes: new Set(),
-    })
+    if (f.canChangeState) f.reason = { kind: imp.module === IMPORT_MODULE ? 'asyncify-api' : 'import' }
+    graph.funcs.push(f)
   }
-  if (importMatchers !== null && opts.imports !== 'all')
+  if (opts.imports !== 'all')
     opts.imports.forEach((p, k) => {
-      if (!importsMatched.has(k)) warnings.push(`imports list entry ${p} matches no import`)
+      if (!matched.has(k)) warnings.push(`imports list entry ${p} matches no import`)
     })
+  return graph
+}
 
-  const addressTaken = new Set<number>()
+function describeDefined(m: Module, names: string[], graph: CallGraph): void {
+  const { apiImports, addressTaken } = graph
   const noteRefFuncs = (list: Instr[]): void =>
     walk(list, ins => {
       if (ins.op.name === 'ref.func') addressTaken.add(ins.func as number)
@@ -205,117 +204,146 @@ export function analyze(m: Module, bodies: (FuncBody | null)[], opts: ResolvedOp
   }
   for (const g of m.globals) noteRefFuncs(g.init)
   for (const t of m.tables) if (t.init !== null) noteRefFuncs(t.init)
-
-  m.funcs.forEach((f, d) => {
-    const index = importedCount + d
-    const info: FuncInfo = {
-      index,
-      name: names[index] as string,
-      imported: false,
-      importName: null,
-      typeIndex: f.type,
-      canChangeState: false,
-      topMostRuntime: false,
-      bottomMostRuntime: false,
-      inRemoveList: false,
-      addedFromList: false,
-      reason: null,
-      directCallees: new Set(),
-      indirectTypes: new Set(),
-    }
-    const body = bodies[d]
-    if (body === null || body === undefined)
-      throw new AsyncifyError(`internal: function ${info.name} not decoded`)
-    walk(body.body, ins => {
-      const name = ins.op.name
-      if (DIRECT_CALLS.has(name)) {
-        const callee = ins.func as number
-        const api = apiImports.get(callee)
-        if (api === 'start_unwind' || api === 'stop_rewind') {
-          info.canChangeState = true
-          info.topMostRuntime = true
-          info.reason = { kind: 'asyncify-api' }
-        } else if (api === 'stop_unwind' || api === 'start_rewind') info.bottomMostRuntime = true
-        else if (api === undefined) info.directCallees.add(callee)
-      } else if (INDIRECT_CALLS.has(name)) info.indirectTypes.add(ins.type as number)
-      else if (name === 'ref.func') addressTaken.add(ins.func as number)
+  const importedCount = countImports(m, 'func')
+  m.funcs.forEach((func, d) => {
+    const f = funcInfo(importedCount + d, names[importedCount + d] as string, func.type, null)
+    if (func.body === null) throw new AsyncifyError(`internal: function ${f.name} not lifted`)
+    walk(func.body.body, ins => {
+      const call = ins.op.call
+      if (call === 'direct') {
+        const api = apiImports.get(ins.func as number)
+        if (api === undefined) f.directCallees.add(ins.func as number)
+        else if (TOP_MOST_API.has(api)) {
+          f.canChangeState = true
+          f.topMostRuntime = true
+          f.reason = { kind: 'asyncify-api' }
+        } else if (BOTTOM_MOST_API.has(api)) f.bottomMostRuntime = true
+      } else if (call !== null) f.indirectTypes.add(ins.type as number)
+      else if (ins.op.name === 'ref.func') addressTaken.add(ins.func as number)
     })
-    funcs.push(info)
+    graph.funcs.push(f)
   })
+}
 
-  const known = !opts.ignoreIndirect && !referencesFromOutside(m)
-  const anySubtypedFunc = m.types.some(t => t.composite.kind === 'func' && t.supers.length > 0)
-  const candidatesByType = new Map<number, number[]>()
-  const candidates = (type: number): number[] => {
-    let c = candidatesByType.get(type)
+/** Step 2: the possible targets of an indirect call of each signature, when they can be known. */
+class IndirectTargets {
+  readonly known: boolean
+  private readonly anySubtypedFunc: boolean
+  private readonly byType = new Map<number, number[]>()
+
+  constructor(
+    private readonly m: Module,
+    private readonly graph: CallGraph,
+    opts: AnalysisOptions,
+  ) {
+    this.known = !opts.ignoreIndirect && !referencesFromOutside(m)
+    this.anySubtypedFunc = m.types.some(t => t.composite.kind === 'func' && t.supers.length > 0)
+  }
+
+  candidates(type: number): number[] {
+    let c = this.byType.get(type)
     if (c === undefined) {
-      c = [...addressTaken].filter(
-        f => anySubtypedFunc || sameSignature(m, (funcs[f] as FuncInfo).typeIndex, type),
+      const { funcs } = this.graph
+      c = [...this.graph.addressTaken].filter(
+        f => this.anySubtypedFunc || sameSignature(this.m, (funcs[f] as FuncInfo).typeIndex, type),
       )
-      candidatesByType.set(type, c)
+      this.byType.set(type, c)
     }
     return c
   }
+}
 
-  // Reverse edges for propagation: callee → callers.
-  const callers: number[][] = funcs.map(() => [])
-  for (const f of funcs) {
+/** Callee → callers, indirect calls included; an indirect call to unknown targets may change the state. */
+function callersOf(graph: CallGraph, targets: IndirectTargets, opts: AnalysisOptions): number[][] {
+  const callers: number[][] = graph.funcs.map(() => [])
+  for (const f of graph.funcs) {
     for (const c of f.directCallees) (callers[c] as number[]).push(f.index)
     if (f.imported || opts.ignoreIndirect) continue
     for (const t of f.indirectTypes) {
-      if (!known) {
-        if (!f.canChangeState) {
-          f.canChangeState = true
-          f.reason = { kind: 'indirect' }
-        }
-      } else for (const c of candidates(t)) (callers[c] as number[]).push(f.index)
+      if (targets.known) for (const c of targets.candidates(t)) (callers[c] as number[]).push(f.index)
+      else if (!f.canChangeState) {
+        f.canChangeState = true
+        f.reason = { kind: 'indirect' }
+      }
     }
   }
-  for (const f of funcs) {
+  for (const f of graph.funcs) {
     if (f.bottomMostRuntime) {
       f.canChangeState = false
       f.reason = null
     }
   }
+  return callers
+}
 
-  const removeList = new NameList('removeList', opts.removeList)
-  const addList = new NameList('addList', opts.addList)
-  const onlyList = new NameList('onlyList', opts.onlyList)
-  const checkNames = (l: NameList): void => {
+/** Steps 3 and 5: binaryen's only/add/remove lists, with its order and errors. */
+class Lists {
+  readonly remove: NameList
+  readonly add: NameList
+  readonly only: NameList
+
+  constructor(
+    opts: AnalysisOptions,
+    private readonly funcs: FuncInfo[],
+    private readonly warnings: string[],
+  ) {
+    this.remove = new NameList('removeList', opts.removeList)
+    this.add = new NameList('addList', opts.addList)
+    this.only = new NameList('onlyList', opts.onlyList)
+    for (const l of [this.remove, this.add, this.only]) this.checkNames(l)
+  }
+
+  private checkNames(l: NameList): void {
     for (const e of l.entries) {
       if (e.includes('*')) continue
-      const f = funcs.find(x => x.name === e)
-      if (f === undefined) warnings.push(`${l.option} names a function that does not exist: ${e}`)
+      const f = this.funcs.find(x => x.name === e)
+      if (f === undefined) this.warnings.push(`${l.option} names a function that does not exist: ${e}`)
       else if (f.imported)
         throw new AsyncifyError(`${l.option} names an imported function (use imports for imports): ${e}`)
     }
   }
-  checkNames(removeList)
-  checkNames(addList)
-  checkNames(onlyList)
 
-  for (const f of funcs) {
-    if (!f.imported && removeList.match(f.name)) {
+  applyRemove(): void {
+    for (const f of this.funcs) {
+      if (f.imported || !this.remove.match(f.name)) continue
       f.inRemoveList = true
       f.canChangeState = false
       f.reason = null
     }
   }
-  const applyAddList = (): void => {
-    if (addList.empty) return
-    for (const f of funcs) {
-      if (f.imported) continue
-      if (addList.match(f.name)) {
-        if (removeList.has(f.name) || removeList.match(f.name))
-          throw new AsyncifyError(`${f.name} is in both the add-list and the remove-list`)
-        if (!f.canChangeState) f.reason = { kind: 'list', list: 'addList' }
-        f.canChangeState = true
-        f.addedFromList = true
-      }
+
+  applyAdd(): void {
+    if (this.add.empty) return
+    for (const f of this.funcs) {
+      if (f.imported || !this.add.match(f.name)) continue
+      if (this.remove.has(f.name) || this.remove.match(f.name))
+        throw new AsyncifyError(`${f.name} is in both the add-list and the remove-list`)
+      if (!f.canChangeState) f.reason = { kind: 'list', list: 'addList' }
+      f.canChangeState = true
+      f.addedFromList = true
     }
   }
-  if (opts.propagateAddList) applyAddList()
 
+  applyOnly(): void {
+    if (this.only.empty) return
+    for (const f of this.funcs) {
+      if (f.imported) continue
+      const matched = this.only.match(f.name)
+      f.canChangeState = matched
+      f.addedFromList = matched
+      f.reason = matched ? { kind: 'list', list: 'onlyList' } : null
+    }
+  }
+
+  warnUnmatched(): void {
+    for (const l of [this.remove, this.add, this.only])
+      for (const e of l.unmatched())
+        if (e.includes('*')) this.warnings.push(`${l.option} pattern ${e} matches no function`)
+  }
+}
+
+/** Step 4: callers of a function that may change the state may too (unless a list or the API says no). */
+function propagate(funcs: FuncInfo[], callers: number[][]): void {
   const queue: number[] = []
   for (const f of funcs) if (f.canChangeState) queue.push(f.index)
   while (queue.length > 0) {
@@ -328,56 +356,87 @@ export function analyze(m: Module, bodies: (FuncBody | null)[], opts: ResolvedOp
       queue.push(c)
     }
   }
+}
 
-  if (!onlyList.empty) {
-    for (const f of funcs) {
-      if (f.imported) continue
-      const matched = onlyList.match(f.name)
-      f.canChangeState = matched
-      f.addedFromList = matched
-      f.reason = matched ? { kind: 'list', list: 'onlyList' } : null
-    }
+export function analyze(m: Module, opts: AnalysisOptions): Analysis {
+  const warnings: string[] = []
+  const names = functionNames(m)
+  const graph = describeImports(m, names, opts, warnings)
+  describeDefined(m, names, graph)
+  const targets = new IndirectTargets(m, graph, opts)
+  const callers = callersOf(graph, targets, opts)
+  const lists = new Lists(opts, graph.funcs, warnings)
+  lists.applyRemove()
+  if (opts.propagateAddList) lists.applyAdd()
+  propagate(graph.funcs, callers)
+  lists.applyOnly()
+  if (!opts.propagateAddList) lists.applyAdd()
+  lists.warnUnmatched()
+  return new Analysis(graph, targets, opts.ignoreIndirect, warnings)
+}
+
+/** The result: what each function does, and the questions the rewrite asks about calls. */
+export class Analysis {
+  readonly funcs: FuncInfo[]
+  /** Imported function index → which asyncify API it stands for. */
+  readonly apiImports: Map<number, AsyncifyApiName>
+  /** Indirect targets could be resolved (no function reference can enter from outside). */
+  readonly indirectTargetsKnown: boolean
+  /** Functions whose address is taken (in a segment, a `ref.func`, a constant expression). */
+  readonly addressTaken: ReadonlySet<number>
+  private readonly importAddressTaken: boolean
+
+  constructor(
+    graph: CallGraph,
+    private readonly targets: IndirectTargets,
+    private readonly ignoreIndirect: boolean,
+    readonly warnings: string[],
+  ) {
+    this.funcs = graph.funcs
+    this.apiImports = graph.apiImports
+    this.indirectTargetsKnown = targets.known
+    this.addressTaken = graph.addressTaken
+    this.importAddressTaken = [...graph.addressTaken].some(f => (graph.funcs[f] as FuncInfo).imported)
   }
-  if (!opts.propagateAddList) applyAddList()
-  for (const l of [removeList, addList, onlyList])
-    for (const e of l.unmatched())
-      if (e.includes('*')) warnings.push(`${l.option} pattern ${e} matches no function`)
 
-  const indirectMayUnwind = (caller: FuncInfo, type: number): boolean => {
+  needsInstrumentation(f: FuncInfo): boolean {
+    return !f.imported && f.canChangeState && !f.topMostRuntime
+  }
+
+  /** Whether an indirect call in `caller` with signature `type` may unwind. */
+  indirectMayUnwind(caller: FuncInfo, type: number): boolean {
     if (caller.addedFromList) return true
-    if (opts.ignoreIndirect) return false
-    if (!known) return true
-    return candidates(type).some(c => (funcs[c] as FuncInfo).canChangeState)
+    if (this.ignoreIndirect) return false
+    if (!this.targets.known) return true
+    return this.targets.candidates(type).some(c => (this.funcs[c] as FuncInfo).canChangeState)
   }
-  const importAddressTaken = [...addressTaken].some(f => (funcs[f] as FuncInfo).imported)
-  return {
-    funcs,
-    apiImports,
-    mayCallHost(ins) {
-      const name = ins.op.name
-      if (DIRECT_CALLS.has(name)) {
-        const callee = funcs[ins.func as number] as FuncInfo
-        return callee.imported && !apiImports.has(callee.index)
-      }
-      if (!INDIRECT_CALLS.has(name)) return false
-      if (!known) return true
-      return importAddressTaken && candidates(ins.type as number).some(c => (funcs[c] as FuncInfo).imported)
-    },
-    warnings,
-    indirectTargetsKnown: known,
-    indirectMayUnwind,
-    needsInstrumentation: f => !f.imported && f.canChangeState && !f.topMostRuntime,
-    isSite(caller, ins) {
-      const name = ins.op.name
-      if (DIRECT_CALLS.has(name)) {
-        const callee = ins.func as number
-        const api = apiImports.get(callee)
-        if (api !== undefined) return api === 'start_unwind' || api === 'stop_rewind'
-        return (funcs[callee] as FuncInfo).canChangeState
-      }
-      if (INDIRECT_CALLS.has(name)) return indirectMayUnwind(caller, ins.type as number)
-      return false
-    },
+
+  /** Whether `ins` in `caller` is a call that may unwind. */
+  isSite(caller: FuncInfo, ins: Instr): boolean {
+    const call = ins.op.call
+    if (call === null) return false
+    if (call !== 'direct') return this.indirectMayUnwind(caller, ins.type as number)
+    const api = this.apiImports.get(ins.func as number)
+    if (api !== undefined) return TOP_MOST_API.has(api)
+    return (this.funcs[ins.func as number] as FuncInfo).canChangeState
+  }
+
+  /**
+   * Whether the call may reach host code, which is called again while rewinding and must then see the
+   * same arguments (JS in the middle of the stack, emscripten's invoke_* wrappers).
+   */
+  mayCallHost(ins: Instr): boolean {
+    const call = ins.op.call
+    if (call === null) return false
+    if (call === 'direct') {
+      const callee = this.funcs[ins.func as number] as FuncInfo
+      return callee.imported && !this.apiImports.has(callee.index)
+    }
+    if (!this.targets.known) return true
+    return (
+      this.importAddressTaken &&
+      this.targets.candidates(ins.type as number).some(c => (this.funcs[c] as FuncInfo).imported)
+    )
   }
 }
 

@@ -1,8 +1,6 @@
 /** `asserts`: uninstrumented functions trap if the asyncify state changes across one of their calls. */
-import type { FuncBody, Instr, InstrTypes, ValType } from '@unplugin-asyncify/wasm'
+import { type FuncBody, type Instr, type InstrTypes, mapLists, type ValType } from '@unplugin-asyncify/wasm'
 import { I } from './build.js'
-
-const CALLS = new Set(['call', 'call_indirect', 'call_ref'])
 
 export function addStateAsserts(
   body: FuncBody,
@@ -21,14 +19,12 @@ export function addStateAsserts(
     I.plain('i32.ne'),
     I.ifElse(null, [I.unreachable()]),
   ]
+  // Each list once its inner lists are done (mapLists): a check after every call that returns here.
   const rewrite = (list: Instr[]): Instr[] => {
     const out: Instr[] = []
     for (const ins of list) {
-      if (ins.body !== undefined) ins.body = rewrite(ins.body)
-      if (ins.else !== undefined) ins.else = rewrite(ins.else)
-      if (ins.legacyCatches !== undefined) for (const c of ins.legacyCatches) c.body = rewrite(c.body)
       out.push(ins)
-      if (!CALLS.has(ins.op.name)) continue
+      if (ins.op.call === null || ins.op.terminal) continue
       // A call's results come from its function type: never 'bot'.
       const results = (types.get(ins)?.results ?? []) as ValType[]
       if (results.length === 0) {
@@ -42,5 +38,5 @@ export function addStateAsserts(
     }
     return out
   }
-  body.body = [I.globalGet(stateGlobal), I.localSet(old), ...rewrite(body.body)]
+  body.body = [I.globalGet(stateGlobal), I.localSet(old), ...mapLists(body.body, rewrite)]
 }

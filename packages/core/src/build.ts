@@ -94,3 +94,8 @@ export function defaultValue(t: ValType): Instr | null {
       return t.nullable ? I.refNull(t) : null
   }
 }
+
+/** `t`, with a reference type made nullable (so that it has a default). */
+export function nullable(t: ValType): ValType {
+  return typeof t === 'string' ? t : { heap: t.heap, nullable: true }
+}

@@ -1,5 +1,12 @@
 /** The binaryen feature bits a module actually uses, so binaryen never re-emits with more than that. */
-import type { FuncBody, Instr, Module, StorageType, ValType } from '@unplugin-asyncify/wasm'
+import {
+  type Feature,
+  type Instr,
+  type Module,
+  type StorageType,
+  type ValType,
+  walk,
+} from '@unplugin-asyncify/wasm'
 
 /** Bit values of binaryen 132's `Features` enum. */
 export const F = {
@@ -22,9 +29,29 @@ export const F = {
   CallIndirectOverlong: 1 << 20,
 } as const
 
+/**
+ * What each proposal of the instruction table enables in binaryen (which bundles typed function references
+ * with GC). The MVP-era extensions are always enabled (see the start of usedFeatures).
+ */
+const OP_FEATURE_BITS: Record<Feature, number> = {
+  mvp: 0,
+  'sign-extension': F.SignExt,
+  'nontrapping-fptoint': F.NontrappingFPToInt,
+  'bulk-memory': F.BulkMemory,
+  'reference-types': F.ReferenceTypes | F.CallIndirectOverlong,
+  simd: F.SIMD128,
+  'relaxed-simd': F.SIMD128 | F.RelaxedSIMD,
+  threads: F.Atomics,
+  exceptions: F.ExceptionHandling,
+  'tail-call': F.TailCall,
+  'function-references': F.GC | F.ReferenceTypes,
+  gc: F.GC | F.ReferenceTypes,
+}
+
 const GC_HEAPS = new Set(['any', 'eq', 'i31', 'struct', 'array', 'none'])
 
-export function usedFeatures(m: Module, bodies: FuncBody[]): number {
+/** Every body must be lifted. */
+export function usedFeatures(m: Module): number {
   let f: number = F.MutableGlobals | F.SignExt | F.NontrappingFPToInt | F.BulkMemory | F.BulkMemoryOpt
   const valType = (t: ValType | StorageType): void => {
     if (t === 'v128') f |= F.SIMD128
@@ -63,36 +90,18 @@ export function usedFeatures(m: Module, bodies: FuncBody[]): number {
   }
   for (const imp of m.imports) if (imp.desc.kind === 'global') valType(imp.desc.global.type)
   for (const t of m.tables) valType(t.refType)
-  const visit = (list: Instr[]): void => {
-    for (const ins of list) {
-      const op = ins.op
-      if (op.prefix === 0xfd) {
-        f |= F.SIMD128
-        if (op.name.includes('relaxed')) f |= F.RelaxedSIMD
-      } else if (op.prefix === 0xfe) f |= F.Atomics
-      else if (op.prefix === 0xfb) f |= F.GC | F.ReferenceTypes
-      else if (op.name.startsWith('return_call')) f |= F.TailCall
-      else if (
-        op.control === 'try' ||
-        op.control === 'try_table' ||
-        op.name.startsWith('throw') ||
-        op.name === 'rethrow'
-      )
-        f |= F.ExceptionHandling
-      else if (op.name === 'call_ref' || op.name === 'ref.as_non_null' || op.name.startsWith('br_on'))
-        f |= F.GC
-      if (ins.blockType !== undefined && typeof ins.blockType === 'number') f |= F.Multivalue
-      if (ins.blockType !== undefined && ins.blockType !== null && typeof ins.blockType !== 'number')
-        valType(ins.blockType)
-      if (ins.selectTypes !== undefined) ins.selectTypes.forEach(valType)
-      if (ins.body !== undefined) visit(ins.body)
-      if (ins.else !== undefined) visit(ins.else)
-      if (ins.legacyCatches !== undefined) for (const c of ins.legacyCatches) visit(c.body)
-    }
+  const visit = (ins: Instr): void => {
+    f |= OP_FEATURE_BITS[ins.op.feature]
+    if (ins.blockType !== undefined && typeof ins.blockType === 'number') f |= F.Multivalue
+    if (ins.blockType !== undefined && ins.blockType !== null && typeof ins.blockType !== 'number')
+      valType(ins.blockType)
+    if (ins.selectTypes !== undefined) ins.selectTypes.forEach(valType)
   }
-  for (const b of bodies) {
+  for (const func of m.funcs) {
+    const b = func.body
+    if (b === null) throw new Error('internal: usedFeatures on a function that is not lifted')
     b.locals.forEach(valType)
-    visit(b.body)
+    walk(b.body, visit)
   }
   return f
 }

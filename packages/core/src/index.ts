@@ -1,5 +1,14 @@
 export { type AsyncifyReport, type AsyncifyResult, asyncify, type InstrumentedFunction } from './asyncify.js'
 export { AsyncifyError, AsyncifyOptionError } from './errors.js'
+export {
+  DEFAULT_RUNTIME,
+  type GlueInput,
+  type GlueMode,
+  type GlueReport,
+  generateGlue,
+  glueReport,
+  type WasmAssetRef,
+} from './glue.js'
 // The option table's machinery, for tables that extend ASYNCIFY_OPTIONS (the bundler plugin's).
 export * from './option-table.js'
 export {
@@ -13,3 +22,4 @@ export {
   resolveOptions,
 } from './options.js'
 export { parseList, wildcardToRegExp } from './patterns.js'
+export { watToWasm } from './wat.js'

@@ -4,19 +4,20 @@
  * callable so the EH benchmark can time it against ours in the same run (through `asyncifyWith`).
  */
 import { decode } from '@unplugin-asyncify/wasm'
-import { decodeAll, runBinaryen } from './asyncify.js'
+import { runBinaryen } from './binaryen.js'
 import { usedFeatures } from './features.js'
-import { firstLegacyEhBody, type LegacyEhTranslation } from './legacy-eh.js'
+import type { LegacyEhTranslation } from './legacy-eh.js'
+import { liftAll } from './prepare-input.js'
 
-export const translateWithBinaryen: LegacyEhTranslation = async (input, m, bodies) => {
-  if (firstLegacyEhBody(bodies) < 0) return { module: m, bodies, translated: false }
+export const translateWithBinaryen: LegacyEhTranslation = async (input, m) => {
   const converted = await runBinaryen(
     input,
-    usedFeatures(m, bodies),
+    usedFeatures(m),
     'translate-to-exnref',
     mod => mod.runPasses(['translate-to-exnref']),
     true,
   )
   const module = decode(converted, { bodies: 'lazy' })
-  return { module, bodies: decodeAll(module), translated: true }
+  liftAll(module)
+  return module
 }

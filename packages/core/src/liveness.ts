@@ -4,6 +4,7 @@
  * fixed point, and anything that may throw inside a try_table also flows into its catch targets.
  */
 import type { FuncBody, Instr, Label } from '@unplugin-asyncify/wasm'
+import { runNested, type Step, sub } from './nested.js'
 
 export class LocalSet {
   readonly words: Uint32Array
@@ -59,8 +60,6 @@ export class LocalSet {
   }
 }
 
-const MAY_THROW = new Set(['call', 'call_indirect', 'call_ref', 'throw', 'throw_ref', 'rethrow'])
-
 /**
  * Live locals after each site call. `root` is the function body; `exits` are labels whose live-in is empty
  * (the unwind block: an unwind saves explicitly what it needs).
@@ -75,72 +74,92 @@ export function liveAfterSites(
    * preserve, never takes it, so it contributes nothing to what is live. */
   guards: Set<Instr> = new Set(),
 ): Map<number, LocalSet> {
-  const labelLive = new Map<Label, LocalSet>()
-  const empty = new LocalSet(localCount)
-  labelLive.set(root, empty)
-  for (const e of exits) labelLive.set(e, empty)
-  const out = new Map<number, LocalSet>()
-  const catchStack: LocalSet[] = []
-  const loopCache = new Map<Instr, LocalSet>()
+  const a = new Liveness(root, localCount, sites, exits, guards)
+  runNested(a.list(list, a.empty))
+  return a.out
+}
 
-  const liveAt = (l: Label | undefined): LocalSet => {
-    const s = l === undefined ? undefined : labelLive.get(l)
+/** The backward dataflow; each structure is a nested step (see nested.ts), so depth costs no JS stack. */
+class Liveness {
+  readonly labelLive = new Map<Label, LocalSet>()
+  readonly empty: LocalSet
+  readonly out = new Map<number, LocalSet>()
+  /** Live sets of the handlers an exception thrown here reaches, innermost last. */
+  private readonly catchStack: LocalSet[] = []
+  /** The last fixed point of each loop (from an earlier pass of an enclosing loop). */
+  private readonly loopCache = new Map<Instr, LocalSet>()
+
+  constructor(
+    root: FuncBody,
+    private readonly localCount: number,
+    private readonly sites: Map<Instr, number>,
+    exits: Label[],
+    private readonly guards: Set<Instr>,
+  ) {
+    this.empty = new LocalSet(localCount)
+    this.labelLive.set(root, this.empty)
+    for (const e of exits) this.labelLive.set(e, this.empty)
+  }
+
+  private liveAt(l: Label | undefined): LocalSet {
+    const s = l === undefined ? undefined : this.labelLive.get(l)
     if (s === undefined) throw new Error('liveness: branch to an unknown label')
     return s
   }
 
-  const walkList = (instrs: Instr[], after: LocalSet): LocalSet => {
+  *list(instrs: Instr[], after: LocalSet): Step<LocalSet> {
     let live = after.clone()
     for (let i = instrs.length - 1; i >= 0; i--) {
-      live = transfer(instrs[i] as Instr, live)
-      const c = catchStack[catchStack.length - 1]
-      if (c !== undefined && MAY_THROW.has((instrs[i] as Instr).op.name)) live.unionWith(c)
+      const ins = instrs[i] as Instr
+      live = ins.op.control === 'none' ? this.plain(ins, live) : yield* sub(this.structure(ins, live))
+      const c = this.catchStack[this.catchStack.length - 1]
+      if (c !== undefined && ins.op.mayThrow) live.unionWith(c)
     }
     return live
   }
 
-  const transfer = (ins: Instr, live: LocalSet): LocalSet => {
-    const op = ins.op
-    switch (op.control) {
+  private *structure(ins: Instr, live: LocalSet): Step<LocalSet> {
+    const body = ins.body ?? []
+    switch (ins.op.control) {
       case 'block':
-        labelLive.set(ins, live)
-        return walkList(ins.body ?? [], live)
+        this.labelLive.set(ins, live)
+        return yield* sub(this.list(body, live))
       case 'try_table': {
-        labelLive.set(ins, live)
-        const handlers = new LocalSet(localCount)
-        for (const c of ins.catches ?? []) handlers.unionWith(liveAt(c.target))
-        const outer = catchStack[catchStack.length - 1]
+        this.labelLive.set(ins, live)
+        const handlers = new LocalSet(this.localCount)
+        for (const c of ins.catches ?? []) handlers.unionWith(this.liveAt(c.target))
+        const outer = this.catchStack[this.catchStack.length - 1]
         if (outer !== undefined) handlers.unionWith(outer)
-        catchStack.push(handlers)
-        const r = walkList(ins.body ?? [], live)
-        catchStack.pop()
+        this.catchStack.push(handlers)
+        const r = yield* sub(this.list(body, live))
+        this.catchStack.pop()
         return r
       }
       case 'try': {
         // Legacy try: anything thrown in the body may reach any catch body.
-        labelLive.set(ins, live)
-        const handlers = new LocalSet(localCount)
-        for (const c of ins.legacyCatches ?? []) handlers.unionWith(walkList(c.body, live))
+        this.labelLive.set(ins, live)
+        const handlers = new LocalSet(this.localCount)
+        for (const c of ins.legacyCatches ?? []) handlers.unionWith(yield* sub(this.list(c.body, live)))
         if (ins.delegate !== undefined) {
-          const outer = catchStack[catchStack.length - 1]
+          const outer = this.catchStack[this.catchStack.length - 1]
           if (outer !== undefined) handlers.unionWith(outer)
         }
-        catchStack.push(handlers)
-        const r = walkList(ins.body ?? [], live)
-        catchStack.pop()
+        this.catchStack.push(handlers)
+        const r = yield* sub(this.list(body, live))
+        this.catchStack.pop()
         r.unionWith(handlers)
         return r
       }
       case 'loop': {
-        // Start from the last fixed point of this loop (from an earlier pass of an enclosing loop): it is
-        // below the new one, so iterating up from it still reaches the least fixed point, in fewer passes.
-        let guess = loopCache.get(ins)?.clone() ?? new LocalSet(localCount)
+        // Start from the last fixed point of this loop: it is below the new one, so iterating up from it
+        // still reaches the least fixed point, in fewer passes.
+        let guess = this.loopCache.get(ins)?.clone() ?? new LocalSet(this.localCount)
         for (let iter = 0; ; iter++) {
-          labelLive.set(ins, guess)
-          const r = walkList(ins.body ?? [], live)
+          this.labelLive.set(ins, guess)
+          const r = yield* sub(this.list(body, live))
           r.unionWith(guess)
           if (r.equals(guess)) {
-            loopCache.set(ins, r)
+            this.loopCache.set(ins, r)
             return r.clone()
           }
           guess = r
@@ -148,16 +167,21 @@ export function liveAfterSites(
         }
       }
       case 'if': {
-        labelLive.set(ins, live)
-        const t = walkList(ins.body ?? [], live)
-        if (guards.has(ins)) return t
-        const e = ins.else !== undefined ? walkList(ins.else, live) : live.clone()
+        this.labelLive.set(ins, live)
+        const t = yield* sub(this.list(body, live))
+        if (this.guards.has(ins)) return t
+        const e = ins.else !== undefined ? yield* sub(this.list(ins.else, live)) : live.clone()
         t.unionWith(e)
         return t
       }
       default:
-        break
+        throw new Error(`liveness: ${ins.op.name} is not a structure`)
     }
+  }
+
+  /** An instruction without lists. */
+  private plain(ins: Instr, live: LocalSet): LocalSet {
+    const op = ins.op
     switch (op.name) {
       case 'local.get':
         live.add(ins.local as number)
@@ -167,38 +191,34 @@ export function liveAfterSites(
         live.remove(ins.local as number)
         return live
       case 'br':
-        return liveAt(ins.target).clone()
+        return this.liveAt(ins.target).clone()
       case 'br_if':
       case 'br_on_null':
       case 'br_on_non_null':
       case 'br_on_cast':
       case 'br_on_cast_fail':
-        live.unionWith(liveAt(ins.target))
+        live.unionWith(this.liveAt(ins.target))
         return live
       case 'br_table': {
-        const r = liveAt(ins.target).clone()
-        for (const t of ins.targets ?? []) r.unionWith(liveAt(t))
+        const r = this.liveAt(ins.target).clone()
+        for (const t of ins.targets ?? []) r.unionWith(this.liveAt(t))
         return r
       }
-      case 'call':
-      case 'call_indirect':
-      case 'call_ref': {
-        const n = sites.get(ins)
-        if (n !== undefined) {
-          // A resumed call may still throw: what its catch targets read must survive the unwind too.
-          const saved = live.clone()
-          const c = catchStack[catchStack.length - 1]
-          if (c !== undefined) saved.unionWith(c)
-          out.set(n, saved)
-        }
-        return live
-      }
       default:
-        if (op.terminal) return new LocalSet(localCount)
-        return live
+        break
     }
+    if (op.call !== null && !op.terminal) {
+      const n = this.sites.get(ins)
+      if (n !== undefined) {
+        // A resumed call may still throw: what its catch targets read must survive the unwind too.
+        const saved = live.clone()
+        const c = this.catchStack[this.catchStack.length - 1]
+        if (c !== undefined) saved.unionWith(c)
+        this.out.set(n, saved)
+      }
+      return live
+    }
+    if (op.terminal) return new LocalSet(this.localCount)
+    return live
   }
-
-  walkList(list, empty)
-  return out
 }

@@ -3,8 +3,8 @@
  * binaryen.js with the options' optimizer settings: on the input when they stand before `--asyncify`, on
  * the output otherwise, as wasm-opt runs its passes in command-line order.
  */
-import { decode, type FuncBody } from '@unplugin-asyncify/wasm'
-import { type BinaryenModule, binaryenMessage, emitBinary, loadBinaryen } from './binaryen.js'
+import { decode } from '@unplugin-asyncify/wasm'
+import { type BinaryenApi, type BinaryenModule, binaryenMessage, runBinaryen } from './binaryen.js'
 import { AsyncifyError } from './errors.js'
 import { usedFeatures } from './features.js'
 import { type BinaryenSettings, withBinaryenSettings } from './optimize.js'
@@ -20,20 +20,7 @@ export async function runPasses(
   keepNames: boolean,
 ): Promise<Uint8Array<ArrayBuffer>> {
   const m = decode(bytes, { bodies: 'eager' })
-  const features = usedFeatures(
-    m,
-    m.funcs.map(f => f.body as FuncBody),
-  )
-  const b = await loadBinaryen()
-  let mod: BinaryenModule
-  try {
-    // binaryen.js 132 takes the features as readBinary's second argument (its typings do not say so).
-    mod = (b.readBinary as (data: Uint8Array, features: number) => BinaryenModule)(bytes, features)
-  } catch (e) {
-    throw new AsyncifyError(`binaryen could not read the module for --${passes[0]}: ${binaryenMessage(e)}`)
-  }
-  try {
-    mod.setFeatures(features)
+  const run = (mod: BinaryenModule, b: BinaryenApi): void =>
     withBinaryenSettings(b, settings, () => {
       for (const pass of passes) {
         try {
@@ -48,8 +35,5 @@ export async function runPasses(
         }
       }
     })
-    return emitBinary(b, mod, keepNames)
-  } finally {
-    mod.dispose()
-  }
+  return runBinaryen(bytes, usedFeatures(m), `--${passes[0]}`, run, keepNames)
 }

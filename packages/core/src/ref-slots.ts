@@ -6,9 +6,8 @@
  * one slot at a time) never grow past the most references saved at one time. While a slot is in use its link entry holds the owner (the asyncify
  * data pointer / 4), so `asyncify_release_refs(data)` can free every slot of a stack that will never resume.
  */
-import { EXPORTS } from '@unplugin-asyncify/runtime/abi'
-import type { FuncBody, HeapType, Instr, Module, RefType, ValType } from '@unplugin-asyncify/wasm'
-import { absHierarchyTop, countImports, opByCode, ref } from '@unplugin-asyncify/wasm'
+import type { FuncBody, HeapType, Instr, Module, RefType } from '@unplugin-asyncify/wasm'
+import { absHierarchyTop, countImports, opByCode } from '@unplugin-asyncify/wasm'
 import { I } from './build.js'
 
 export type Hierarchy = 'func' | 'extern' | 'any' | 'exn'
@@ -52,12 +51,9 @@ function ownerTag(l: RefSlotLayout): Instr[] {
   return [...shifted, I.i32(0x3fffffff), I.plain('i32.and')]
 }
 
-/** Bodies of the slot functions, with the type signature each needs. */
-export function refSlotFunctions(
-  l: RefSlotLayout,
-  typeFor: (params: ValType[], results: ValType[]) => number,
-): { index: number; name: string; type: number; body: FuncBody; export?: string }[] {
-  const out: { index: number; name: string; type: number; body: FuncBody; export?: string }[] = []
+/** Bodies of the slot functions, by the indices the layout gave them (layout.ts names, types and exports them). */
+export function refSlotFunctions(l: RefSlotLayout): { index: number; body: FuncBody }[] {
+  const out: { index: number; body: FuncBody }[] = []
   const allTables = [l.linksTable, ...l.tables.values()]
   const nullFor = (table: number): Instr => {
     if (table === l.linksTable) return refNull('i31')
@@ -108,8 +104,6 @@ export function refSlotFunctions(
   // k = head; head = -2 - link(k) (free links hold -(next + 2), so -1 ends the list).
   out.push({
     index: l.funcs.alloc,
-    name: 'asyncify_slot_alloc',
-    type: typeFor([], ['i32']),
     body: {
       kind: 'func',
       locals: ['i32', 'i32', 'i32', 'i32'],
@@ -133,8 +127,6 @@ export function refSlotFunctions(
   // free(k)
   out.push({
     index: l.funcs.free,
-    name: 'asyncify_slot_free',
-    type: typeFor(['i32'], []),
     body: {
       kind: 'func',
       locals: [],
@@ -170,21 +162,15 @@ export function refSlotFunctions(
   done.body = [scan]
   out.push({
     index: l.funcs.release,
-    name: 'asyncify_release_refs',
-    type: typeFor([l.ptr], []),
     body: {
       kind: 'func',
       locals: ['i32', 'i32'],
       body: [...owner, I.i32(0x3fffffff), I.plain('i32.and'), I.localSet(1), done],
     },
-    export: EXPORTS.releaseRefs,
   })
   for (const [h, table] of l.tables) {
-    const top = ref(NULL_HEAP[h], true)
     out.push({
       index: l.funcs.save.get(h) as number,
-      name: `asyncify_save_${h}ref`,
-      type: typeFor([top], ['i32']),
       body: {
         kind: 'func',
         locals: ['i32'],
@@ -203,8 +189,6 @@ export function refSlotFunctions(
     })
     out.push({
       index: l.funcs.load.get(h) as number,
-      name: `asyncify_load_${h}ref`,
-      type: typeFor(['i32'], [top]),
       body: {
         kind: 'func',
         locals: [],

@@ -1,9 +1,10 @@
 /**
  * Index remapping for the two module changes that shift index spaces: removing the `asyncify.*` function
  * imports (they become defined functions) and importing the state/data globals (relocatable mode).
- * Every body must be lifted first; constant expressions, segments, exports, start and names follow.
+ * Every body must be lifted first (`m.funcs[d].body`); constant expressions, segments, exports, start and
+ * names follow.
  */
-import type { FuncBody, Instr, Module, NameMap } from '@unplugin-asyncify/wasm'
+import { type Instr, type Module, type NameMap, walk } from '@unplugin-asyncify/wasm'
 
 export interface IndexMaps {
   func?: (old: number) => number
@@ -11,13 +12,11 @@ export interface IndexMaps {
 }
 
 function remapList(list: Instr[], maps: IndexMaps): void {
-  for (const ins of list) {
-    if (maps.func !== undefined && ins.func !== undefined) ins.func = maps.func(ins.func)
-    if (maps.global !== undefined && ins.global !== undefined) ins.global = maps.global(ins.global)
-    if (ins.body !== undefined) remapList(ins.body, maps)
-    if (ins.else !== undefined) remapList(ins.else, maps)
-    if (ins.legacyCatches !== undefined) for (const c of ins.legacyCatches) remapList(c.body, maps)
-  }
+  const { func, global } = maps
+  walk(list, ins => {
+    if (func !== undefined && ins.func !== undefined) ins.func = func(ins.func)
+    if (global !== undefined && ins.global !== undefined) ins.global = global(ins.global)
+  })
 }
 
 function remapNameMap(map: NameMap | undefined, f: (old: number) => number): NameMap | undefined {
@@ -27,9 +26,12 @@ function remapNameMap(map: NameMap | undefined, f: (old: number) => number): Nam
   return out
 }
 
-/** Rewrites every function and global reference in the module; `bodies` are the lifted bodies. */
-export function remapIndices(m: Module, bodies: FuncBody[], maps: IndexMaps): void {
-  for (const b of bodies) remapList(b.body, maps)
+/** Rewrites every function and global reference in the module. */
+export function remapIndices(m: Module, maps: IndexMaps): void {
+  for (const f of m.funcs) {
+    if (f.body !== null) remapList(f.body.body, maps)
+    else if (f.raw !== null) throw new Error('internal: remapIndices on a module whose bodies are not lifted')
+  }
   for (const g of m.globals) remapList(g.init, maps)
   for (const t of m.tables) if (t.init !== null) remapList(t.init, maps)
   for (const seg of m.elems) {

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** `wasm-inspect <file.wasm>`: summarizes a module and checks that it survives a lazy and an eager round trip. */
 import { readFileSync } from 'node:fs'
-import { countImports, decode, encode, liftFunction, printBody, WasmDecodeError } from './index.js'
+import { countImports, decode, encode, liftFunction, printBody, WasmDecodeError, walk } from './index.js'
 
 function main(argv: string[]): number {
   const file = argv[0]
@@ -29,14 +29,10 @@ function main(argv: string[]): number {
   const eagerOut = encode(eager)
   const encodeMs = performance.now() - t0
   let instrs = 0
-  const count = (list: { body?: unknown[]; else?: unknown[] }[]): void => {
-    for (const i of list) {
-      instrs++
-      if (i.body) count(i.body as typeof list)
-      if (i.else) count(i.else as typeof list)
-    }
+  const count = (): void => {
+    instrs++
   }
-  for (let i = 0; i < lazy.funcs.length; i++) count(liftFunction(lazy, i).body)
+  for (let i = 0; i < lazy.funcs.length; i++) walk(liftFunction(lazy, i).body, count)
   const imported = countImports(lazy, 'func')
   console.log(`${file}: ${bytes.length} bytes`)
   console.log(

@@ -1,6 +1,6 @@
 /** Function bodies and constant expressions: bytes → structured instructions, driven by the op table. */
 import type { FuncBody, Instr, Label, LegacyCatch, TryTableCatch } from './ir.js'
-import { type OpInfo, opBySingleByte, prefixTable, Shape } from './opcodes.js'
+import { type OpInfo, opBySingleByte, prefixTable, Shape, unhandled } from './opcodes.js'
 import type { Reader } from './reader.js'
 import { readBlockType, readHeapType, readValType } from './type-codec.js'
 import type { SubType, ValType } from './types.js'
@@ -198,6 +198,8 @@ function readImmediates(
       case 'blocktype':
       case 'trytable':
         break // structured instructions are read by decodeInstructions itself
+      default:
+        unhandled(imm)
     }
   }
 }
@@ -375,6 +377,8 @@ export function decodeInstructions(r: Reader, root: FuncBody, ctx: BodyContext, 
         labels.pop()
         break
       }
+      default:
+        unhandled(info.control)
     }
   }
 }

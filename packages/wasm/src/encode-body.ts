@@ -2,7 +2,7 @@
 import type { BodyContext } from './decode-body.js'
 import { WasmEncodeError } from './errors.js'
 import type { FuncBody, Instr, Label } from './ir.js'
-import { type OpInfo, Shape } from './opcodes.js'
+import { isIndexImm, type OpInfo, Shape, unhandled } from './opcodes.js'
 import { writeBlockType, writeHeapType, writeValType } from './type-codec.js'
 import type { ValType } from './types.js'
 import type { Writer } from './writer.js'
@@ -64,6 +64,10 @@ function writeMemArg(w: Writer, ins: Instr, memIs64: readonly boolean[]): void {
 function writeImmediates(w: Writer, ins: Instr, labels: LabelStack, memIs64: readonly boolean[]): void {
   const op = ins.op
   for (const imm of op.imms) {
+    if (isIndexImm(imm)) {
+      w.u32(need(ins[imm], op, imm))
+      continue
+    }
     switch (imm) {
       case 'label':
         w.u32(labels.depth(ins.target, op.name))
@@ -75,22 +79,6 @@ function writeImmediates(w: Writer, ins: Instr, labels: LabelStack, memIs64: rea
         w.u32(labels.depth(ins.target, op.name))
         break
       }
-      case 'func':
-      case 'local':
-      case 'global':
-      case 'table':
-      case 'table2':
-      case 'type':
-      case 'type2':
-      case 'field':
-      case 'tag':
-      case 'data':
-      case 'elem':
-      case 'mem':
-      case 'mem2':
-      case 'count':
-        w.u32(need(ins[imm], op, imm))
-        break
       case 'lane':
         w.u8(need(ins.lane, op, 'lane'))
         break
@@ -137,6 +125,8 @@ function writeImmediates(w: Writer, ins: Instr, labels: LabelStack, memIs64: rea
       case 'blocktype':
       case 'trytable':
         break
+      default:
+        unhandled(imm)
     }
   }
 }

@@ -12,7 +12,16 @@ export { type DecodeLocation, WasmDecodeError, WasmEncodeError } from './errors.
 export * from './ir.js'
 export { countImports, funcTypeAt, memoriesIs64 } from './module-info.js'
 export { encodeNameSection, getNames, parseNameSection, setFunctionName, setLocalName } from './names.js'
-export { type Control, type Imm, OPS, type OpInfo, opByCode, opByName } from './opcodes.js'
+export {
+  type CallKind,
+  type Control,
+  type Feature,
+  type Imm,
+  OPS,
+  type OpInfo,
+  opByCode,
+  opByName,
+} from './opcodes.js'
 export { printBody } from './print.js'
 export { Reader } from './reader.js'
 export * from './types.js'
@@ -26,4 +35,5 @@ export {
   typeFunctionBody,
   typingContext,
 } from './typing.js'
+export { hasLists, mapLists, type Visitor, Walk, walk } from './walk.js'
 export { Writer } from './writer.js'

@@ -42,6 +42,55 @@ export type Imm =
   | 'select'
   | 'zero'
 
+/**
+ * The proposal an instruction came with (what a consumer must enable to use it). Typed function
+ * references are their own proposal; tools that bundle them with GC (binaryen) map both to GC.
+ */
+export type Feature =
+  | 'mvp'
+  | 'sign-extension'
+  | 'nontrapping-fptoint'
+  | 'bulk-memory'
+  | 'reference-types'
+  | 'simd'
+  | 'relaxed-simd'
+  | 'threads'
+  | 'exceptions'
+  | 'tail-call'
+  | 'function-references'
+  | 'gc'
+
+/** Which function a call instruction calls: a function index, a table entry, or a function reference. */
+export type CallKind = 'direct' | 'indirect' | 'ref'
+
+/** Immediates that are one u32 (an index or a count), stored in the Instr field of the same name. */
+export const INDEX_IMMS = [
+  'func',
+  'local',
+  'global',
+  'table',
+  'table2',
+  'type',
+  'type2',
+  'field',
+  'tag',
+  'data',
+  'elem',
+  'mem',
+  'mem2',
+  'count',
+] as const satisfies readonly Imm[]
+export type IndexImm = (typeof INDEX_IMMS)[number]
+const INDEX_IMM_SET: ReadonlySet<Imm> = new Set(INDEX_IMMS)
+export function isIndexImm(imm: Imm): imm is IndexImm {
+  return INDEX_IMM_SET.has(imm)
+}
+
+/** The default of a switch over `Imm` (or `Control`): a compile error when a case is missing. */
+export function unhandled(what: never): never {
+  throw new Error(`unhandled immediate or control kind ${String(what)}`)
+}
+
 /** How an instruction shapes control flow. */
 export type Control =
   | 'none'
@@ -74,6 +123,21 @@ export interface OpInfo {
   readonly naturalAlign: number
   /** Immediate layout class, so the codec can build/write the common instruction shapes directly. */
   readonly shape: Shape
+  readonly feature: Feature
+  /** For calls (tail calls included: `terminal` tells them apart), what they call; else null. */
+  readonly call: CallKind | null
+  /**
+   * An exception may leave it into the enclosing handlers of the same function: calls and throws (a
+   * tail call's callee runs after the frame is gone, so its exceptions never reach them).
+   */
+  readonly mayThrow: boolean
+  /**
+   * Cannot trap, has no side effect and writes no local: running it again, or in vain, changes nothing
+   * but the operand stack (reads, constants, arithmetic that cannot trap).
+   */
+  readonly pure: boolean
+  /** Pushes a value that depends on nothing (a constant): the same wherever and whenever it runs. */
+  readonly constant: boolean
 }
 
 /**
@@ -114,6 +178,19 @@ interface Extra {
   control?: Control
   terminal?: boolean
   align?: number
+  feature?: Feature
+  call?: CallKind
+  mayThrow?: boolean
+  pure?: boolean
+  constant?: boolean
+}
+
+const PREFIX_FEATURE: Record<number, Feature> = {
+  0: 'mvp',
+  251: 'gc',
+  252: 'bulk-memory',
+  253: 'simd',
+  254: 'threads',
 }
 
 function def(prefix: number, code: number, name: string, imms: string, sig: string, extra: Extra = {}): void {
@@ -139,6 +216,11 @@ function def(prefix: number, code: number, name: string, imms: string, sig: stri
       terminal: extra.terminal ?? false,
       naturalAlign: extra.align ?? 0,
       shape: (extra.control ?? 'none') === 'none' ? (SHAPE_OF_IMMS[imms] ?? Shape.Other) : Shape.Other,
+      feature: extra.feature ?? (PREFIX_FEATURE[prefix] as Feature),
+      call: extra.call ?? null,
+      mayThrow: extra.mayThrow ?? (extra.call !== undefined && extra.terminal !== true),
+      pure: extra.pure ?? extra.constant ?? false,
+      constant: extra.constant ?? false,
     }),
   )
 }
@@ -146,50 +228,54 @@ function def(prefix: number, code: number, name: string, imms: string, sig: stri
 const op = (code: number, name: string, imms: string, sig: string, extra?: Extra) =>
   def(0, code, name, imms, sig, extra)
 const gc = (code: number, name: string, imms: string, sig: string) => def(0xfb, code, name, imms, sig)
-const misc = (code: number, name: string, imms: string, sig: string) => def(0xfc, code, name, imms, sig)
+const misc = (code: number, name: string, imms: string, sig: string, extra?: Extra) =>
+  def(0xfc, code, name, imms, sig, extra)
 const simd = (code: number, name: string, imms: string, sig: string, align = 0) =>
-  def(0xfd, code, name, imms, sig, { align })
+  def(0xfd, code, name, imms, sig, { align, feature: code >= 0x100 ? 'relaxed-simd' : 'simd' })
 const atomic = (code: number, name: string, imms: string, sig: string, align: number) =>
   def(0xfe, code, name, imms, sig, { align })
 
 // ---- control ----
+const EH: Extra = { feature: 'exceptions' }
+const REF: Extra = { feature: 'reference-types' }
 op(0x00, 'unreachable', '', ' > ', { terminal: true })
-op(0x01, 'nop', '', ' > ')
+op(0x01, 'nop', '', ' > ', { pure: true })
 op(0x02, 'block', 'blocktype', '@block', { control: 'block' })
 op(0x03, 'loop', 'blocktype', '@block', { control: 'loop' })
 op(0x04, 'if', 'blocktype', '@if', { control: 'if' })
 op(0x05, 'else', '', '@marker', { control: 'else' })
-op(0x06, 'try', 'blocktype', '@block', { control: 'try' })
-op(0x07, 'catch', 'tag', '@marker', { control: 'catch' })
-op(0x08, 'throw', 'tag', '@throw', { terminal: true })
-op(0x09, 'rethrow', 'label', ' > ', { terminal: true })
-op(0x0a, 'throw_ref', '', 'exnref > ', { terminal: true })
+op(0x06, 'try', 'blocktype', '@block', { ...EH, control: 'try' })
+op(0x07, 'catch', 'tag', '@marker', { ...EH, control: 'catch' })
+op(0x08, 'throw', 'tag', '@throw', { ...EH, terminal: true, mayThrow: true })
+op(0x09, 'rethrow', 'label', ' > ', { ...EH, terminal: true, mayThrow: true })
+op(0x0a, 'throw_ref', '', 'exnref > ', { ...EH, terminal: true, mayThrow: true })
 op(0x0b, 'end', '', '@marker', { control: 'end' })
 op(0x0c, 'br', 'label', '@br', { terminal: true })
 op(0x0d, 'br_if', 'label', '@br_if')
 op(0x0e, 'br_table', 'labels', '@br_table', { terminal: true })
 op(0x0f, 'return', '', '@return', { terminal: true })
-op(0x10, 'call', 'func', '@call')
-op(0x11, 'call_indirect', 'type table', '@call_indirect')
-op(0x12, 'return_call', 'func', '@return_call', { terminal: true })
-op(0x13, 'return_call_indirect', 'type table', '@return_call_indirect', { terminal: true })
-op(0x14, 'call_ref', 'type', '@call_ref')
-op(0x15, 'return_call_ref', 'type', '@return_call_ref', { terminal: true })
-op(0x18, 'delegate', 'label', '@marker', { control: 'delegate' })
-op(0x19, 'catch_all', '', '@marker', { control: 'catch_all' })
-op(0x1a, 'drop', '', '@drop')
-op(0x1b, 'select', '', '@select')
-op(0x1c, 'select', 'select', '@select_typed')
-op(0x1f, 'try_table', 'trytable', '@block', { control: 'try_table' })
+op(0x10, 'call', 'func', '@call', { call: 'direct' })
+op(0x11, 'call_indirect', 'type table', '@call_indirect', { call: 'indirect' })
+const TAIL: Extra = { feature: 'tail-call', terminal: true }
+op(0x12, 'return_call', 'func', '@return_call', { ...TAIL, call: 'direct' })
+op(0x13, 'return_call_indirect', 'type table', '@return_call_indirect', { ...TAIL, call: 'indirect' })
+op(0x14, 'call_ref', 'type', '@call_ref', { feature: 'function-references', call: 'ref' })
+op(0x15, 'return_call_ref', 'type', '@return_call_ref', { ...TAIL, call: 'ref' })
+op(0x18, 'delegate', 'label', '@marker', { ...EH, control: 'delegate' })
+op(0x19, 'catch_all', '', '@marker', { ...EH, control: 'catch_all' })
+op(0x1a, 'drop', '', '@drop', { pure: true })
+op(0x1b, 'select', '', '@select', { pure: true })
+op(0x1c, 'select', 'select', '@select_typed', { ...REF, pure: true })
+op(0x1f, 'try_table', 'trytable', '@block', { ...EH, control: 'try_table' })
 
 // ---- variables, tables ----
-op(0x20, 'local.get', 'local', '@local.get')
+op(0x20, 'local.get', 'local', '@local.get', { pure: true })
 op(0x21, 'local.set', 'local', '@local.set')
 op(0x22, 'local.tee', 'local', '@local.tee')
-op(0x23, 'global.get', 'global', '@global.get')
+op(0x23, 'global.get', 'global', '@global.get', { pure: true })
 op(0x24, 'global.set', 'global', '@global.set')
-op(0x25, 'table.get', 'table', '@table.get')
-op(0x26, 'table.set', 'table', '@table.set')
+op(0x25, 'table.get', 'table', '@table.get', REF)
+op(0x26, 'table.set', 'table', '@table.set', REF)
 
 // ---- memory ----
 const loads: [number, string, string, number][] = [
@@ -221,19 +307,22 @@ const stores: [number, string, string, number][] = [
   [0x3e, 'i64.store32', 'i64', 2],
 ]
 for (const [code, name, t, align] of stores) op(code, name, 'memarg', `A ${t} > `, { align })
-op(0x3f, 'memory.size', 'mem', ' > A')
+op(0x3f, 'memory.size', 'mem', ' > A', { pure: true })
 op(0x40, 'memory.grow', 'mem', 'A > A')
 
 // ---- constants ----
-op(0x41, 'i32.const', 'i32', ' > i32')
-op(0x42, 'i64.const', 'i64', ' > i64')
-op(0x43, 'f32.const', 'f32', ' > f32')
-op(0x44, 'f64.const', 'f64', ' > f64')
+op(0x41, 'i32.const', 'i32', ' > i32', { constant: true })
+op(0x42, 'i64.const', 'i64', ' > i64', { constant: true })
+op(0x43, 'f32.const', 'f32', ' > f32', { constant: true })
+op(0x44, 'f64.const', 'f64', ' > f64', { constant: true })
 
 // ---- numeric ----
+/** Integer division and remainder trap (by zero, overflow); the rest of the arithmetic cannot. */
+const TRAPS = new Set(['div_s', 'div_u', 'rem_s', 'rem_u'])
 function family(start: number, type: string, names: string[], sig: string): void {
   names.forEach((n, i) => {
-    if (n !== '') op(start + i, `${type}.${n}`, '', sig)
+    const trap = TRAPS.has(n) && type.startsWith('i')
+    if (n !== '') op(start + i, `${type}.${n}`, '', sig, { pure: !trap })
   })
 }
 family(0x45, 'i32', ['eqz'], 'i32 > i32')
@@ -312,16 +401,22 @@ const conversions: [number, string, string][] = [
   [0xc3, 'i64.extend16_s', 'i64 > i64'],
   [0xc4, 'i64.extend32_s', 'i64 > i64'],
 ]
-for (const [code, name, sig] of conversions) op(code, name, '', sig)
+// Float-to-int truncations trap (NaN, overflow); sign-extension came as its own proposal.
+for (const [code, name, sig] of conversions)
+  op(code, name, '', sig, {
+    pure: !name.includes('trunc_f'),
+    feature: code >= 0xc0 ? 'sign-extension' : 'mvp',
+  })
 
 // ---- reference types, typed function references ----
-op(0xd0, 'ref.null', 'heap', '@ref.null')
-op(0xd1, 'ref.is_null', '', '@ref.is_null')
-op(0xd2, 'ref.func', 'func', '@ref.func')
-op(0xd3, 'ref.eq', '', '@ref.eq')
-op(0xd4, 'ref.as_non_null', '', '@ref.as_non_null')
-op(0xd5, 'br_on_null', 'label', '@br_on_null')
-op(0xd6, 'br_on_non_null', 'label', '@br_on_non_null')
+op(0xd0, 'ref.null', 'heap', '@ref.null', { ...REF, constant: true })
+op(0xd1, 'ref.is_null', '', '@ref.is_null', { ...REF, pure: true })
+op(0xd2, 'ref.func', 'func', '@ref.func', { ...REF, constant: true })
+op(0xd3, 'ref.eq', '', '@ref.eq', { feature: 'gc' })
+const FUNC_REFS: Extra = { feature: 'function-references' }
+op(0xd4, 'ref.as_non_null', '', '@ref.as_non_null', FUNC_REFS)
+op(0xd5, 'br_on_null', 'label', '@br_on_null', FUNC_REFS)
+op(0xd6, 'br_on_non_null', 'label', '@br_on_non_null', FUNC_REFS)
 
 // ---- GC (0xfb) ----
 gc(0x00, 'struct.new', 'type', '@struct.new')
@@ -364,8 +459,9 @@ const satNames64 = [
   'i64.trunc_sat_f64_s',
   'i64.trunc_sat_f64_u',
 ]
-satNames.forEach((n, i) => misc(i, n, '', `${i < 2 ? 'f32' : 'f64'} > i32`))
-satNames64.forEach((n, i) => misc(4 + i, n, '', `${i < 2 ? 'f32' : 'f64'} > i64`))
+const SAT: Extra = { feature: 'nontrapping-fptoint', pure: true }
+satNames.forEach((n, i) => misc(i, n, '', `${i < 2 ? 'f32' : 'f64'} > i32`, SAT))
+satNames64.forEach((n, i) => misc(4 + i, n, '', `${i < 2 ? 'f32' : 'f64'} > i64`, SAT))
 misc(0x08, 'memory.init', 'data mem', 'A i32 i32 > ')
 misc(0x09, 'data.drop', 'data', ' > ')
 misc(0x0a, 'memory.copy', 'mem mem2', 'A B N > ')
@@ -373,9 +469,9 @@ misc(0x0b, 'memory.fill', 'mem', 'A i32 A > ')
 misc(0x0c, 'table.init', 'elem table', 'T i32 i32 > ')
 misc(0x0d, 'elem.drop', 'elem', ' > ')
 misc(0x0e, 'table.copy', 'table table2', 'T U N > ')
-misc(0x0f, 'table.grow', 'table', '@table.grow')
-misc(0x10, 'table.size', 'table', ' > T')
-misc(0x11, 'table.fill', 'table', '@table.fill')
+misc(0x0f, 'table.grow', 'table', '@table.grow', REF)
+misc(0x10, 'table.size', 'table', ' > T', REF)
+misc(0x11, 'table.fill', 'table', '@table.fill', REF)
 
 // ---- SIMD (0xfd) ----
 const V = 'v128'
@@ -386,7 +482,7 @@ extLoads.forEach((n, i) => simd(0x01 + i, `v128.${n}`, 'memarg', `A > ${V}`, 3))
   simd(0x07 + i, `v128.${n}`, 'memarg', `A > ${V}`, i),
 )
 simd(0x0b, 'v128.store', 'memarg', `A ${V} > `, 4)
-simd(0x0c, 'v128.const', 'v128', ` > ${V}`)
+def(0xfd, 0x0c, 'v128.const', 'v128', ` > ${V}`, { feature: 'simd', constant: true })
 simd(0x0d, 'i8x16.shuffle', 'shuffle', `${V} ${V} > ${V}`)
 simd(0x0e, 'i8x16.swizzle', '', `${V} ${V} > ${V}`)
 ;(

@@ -1,10 +1,16 @@
 /** Flat text of a lifted body (stack-machine form, one instruction per line), for debugging and reports. */
 import type { FuncBody, Instr, Label } from './ir.js'
+import { isIndexImm, unhandled } from './opcodes.js'
 import { valTypeText } from './types.js'
+import { walk } from './walk.js'
 
 function immediates(ins: Instr, labelName: (l: Label | undefined) => string): string {
   const parts: string[] = []
   for (const imm of ins.op.imms) {
+    if (isIndexImm(imm)) {
+      parts.push(`${ins[imm]}`)
+      continue
+    }
     switch (imm) {
       case 'label':
         parts.push(labelName(ins.target))
@@ -43,8 +49,11 @@ function immediates(ins: Instr, labelName: (l: Label | undefined) => string): st
       case 'cast':
         parts.push(`${ins.castFlags}`, labelName(ins.target), `${ins.heap}`, `${ins.heap2}`)
         break
+      case 'lane':
+        parts.push(`${ins.lane}`)
+        break
       default:
-        parts.push(`${ins[imm]}`)
+        unhandled(imm)
     }
   }
   return parts.length > 0 ? ` ${parts.join(' ')}` : ''
@@ -60,12 +69,14 @@ export function printBody(body: FuncBody): string {
     if (t === null || t === undefined) return ''
     return typeof t === 'number' ? ` (type ${t})` : ` (result ${valTypeText(t)})`
   }
-  const walk = (list: Instr[], depth: number): void => {
-    const pad = '  '.repeat(depth)
-    for (const ins of list) {
+  if (body.locals.length > 0) out.push(`(locals ${body.locals.map(valTypeText).join(' ')})`)
+  let depth = 0
+  const pad = (): string => '  '.repeat(depth)
+  walk(body.body, {
+    enter(ins) {
       if (ins.op.control === 'none') {
-        out.push(`${pad}${ins.op.name}${immediates(ins, labelName)}`)
-        continue
+        out.push(`${pad()}${ins.op.name}${immediates(ins, labelName)}`)
+        return undefined
       }
       const name = `$L${next++}`
       names.set(ins, name)
@@ -73,20 +84,23 @@ export function printBody(body: FuncBody): string {
         c =>
           ` (catch${['', '_ref', '_all', '_all_ref'][c.kind]}${c.kind < 2 ? ` ${c.tag}` : ''} ${labelName(c.target)})`,
       )
-      out.push(`${pad}${ins.op.name} ${name}${bt(ins)}${catches.join('')}`)
-      walk(ins.body ?? [], depth + 1)
-      if (ins.else !== undefined) {
-        out.push(`${pad}else`)
-        walk(ins.else, depth + 1)
-      }
-      for (const c of ins.legacyCatches ?? []) {
-        out.push(`${pad}${c.tag < 0 ? 'catch_all' : `catch ${c.tag}`}`)
-        walk(c.body, depth + 1)
-      }
-      out.push(ins.delegate !== undefined ? `${pad}delegate ${labelName(ins.delegate)}` : `${pad}end`)
-    }
-  }
-  if (body.locals.length > 0) out.push(`(locals ${body.locals.map(valTypeText).join(' ')})`)
-  walk(body.body, 0)
+      out.push(`${pad()}${ins.op.name} ${name}${bt(ins)}${catches.join('')}`)
+      depth++
+      return undefined
+    },
+    startList(owner, part) {
+      if (part === 0) return
+      depth--
+      const c = owner.legacyCatches?.[part - 2]
+      out.push(
+        `${pad()}${part === 1 ? 'else' : c !== undefined && c.tag >= 0 ? `catch ${c.tag}` : 'catch_all'}`,
+      )
+      depth++
+    },
+    leave(ins) {
+      depth--
+      out.push(ins.delegate !== undefined ? `${pad()}delegate ${labelName(ins.delegate)}` : `${pad()}end`)
+    },
+  })
   return out.join('\n')
 }
