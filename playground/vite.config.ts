@@ -4,7 +4,7 @@ import { writeFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import asyncify from 'unplugin-asyncify/vite'
 import { defineConfig, type Plugin } from 'vite'
-import { WASM_MODULES } from './src/wasm/modules.js'
+import { PLUGIN_MODULES } from './src/wasm/modules.js'
 
 const HOT_WAT = fileURLToPath(new URL('./src/wasm/hot.wat', import.meta.url))
 const MAX_SOURCE = 256 * 1024
@@ -44,12 +44,5 @@ function hotWatEditor(): Plugin {
 export default defineConfig({
   // No SPA fallback: a missing file is a 404 (the exceptions panel fetches one on purpose).
   appType: 'mpa',
-  plugins: [
-    asyncify({
-      modules: Object.fromEntries(
-        Object.entries(WASM_MODULES).map(([file, o]) => [`**/src/wasm/${file}`, o]),
-      ),
-    }),
-    hotWatEditor(),
-  ],
+  plugins: [asyncify({ modules: PLUGIN_MODULES }), hotWatEditor()],
 })

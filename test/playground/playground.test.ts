@@ -7,21 +7,12 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
-import { type Browser, chromium, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { launchChromium } from '../bundlers/browser.js'
+import { CHROMIUM } from '../helpers/chromium.js'
 import { playground } from './helpers.js'
 
-const CHROMIUM = '/usr/bin/chromium'
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-]
 const root = join(playground, '..')
 const hotWat = join(playground, 'src/wasm/hot.wat')
 const screenshot = join(root, 'test/.cache/playground.png')
@@ -91,11 +82,8 @@ async function resultOf(page: Page, id: string, includes = ''): Promise<string> 
   return text
 }
 
-// Until the bundler plugins land on this branch, unplugin-asyncify has no Vite entry to start the page with.
-const plugin = existsSync(join(root, 'packages/unplugin/src/vite.ts'))
-
-describe.skipIf(!existsSync(CHROMIUM) || !plugin)(
-  `the playground in Chromium (${CHROMIUM}; .ci/run installs it; needs unplugin-asyncify/vite)`,
+describe.skipIf(!existsSync(CHROMIUM))(
+  `the playground in Chromium (${CHROMIUM}; .ci/run installs it)`,
   () => {
     const originalHotWat = readFileSync(hotWat, 'utf8')
     let server: Awaited<ReturnType<typeof startPlayground>> | undefined
@@ -103,7 +91,7 @@ describe.skipIf(!existsSync(CHROMIUM) || !plugin)(
 
     beforeAll(async () => {
       server = await startPlayground(await freePort())
-      browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS })
+      browser = await launchChromium()
     }, 180_000)
 
     afterAll(async () => {
