@@ -16,9 +16,19 @@ export interface Message {
 }
 
 const OPTION_ERRORS = new Set(['AsyncifyOptionError', 'PluginOptionError'])
-const ERRORS = new Set(['AsyncifyError', 'BufferOverflowError', ...OPTION_ERRORS])
-/** Plain `Error`s users can meet: the runtime's checks of a binary's metadata section. */
-const PLAIN_ERROR_FILES = new Set(['runtime/src/abi.ts'])
+const ERRORS = new Set(['AsyncifyError', 'BufferOverflowError', 'TransformError', ...OPTION_ERRORS])
+/** Plain `Error`s users can meet: the runtime's checks of a binary's metadata section, the plugin's worker. */
+const PLAIN_ERROR_FILES = new Set(['runtime/src/abi.ts', 'unplugin/src/transformer.ts'])
+
+/**
+ * Errors that pass another error's message on (re-prefixed with where it came from, or sent back from
+ * the transform worker): their texts are the messages listed elsewhere. By file and the message
+ * expression's start.
+ */
+const RETHROWN: [string, string][] = [
+  ['unplugin/src/options.ts', 'e.message.slice('],
+  ['unplugin/src/transformer.ts', 'reply.message'],
+]
 
 /**
  * Messages passed in a variable: the expression that is thrown, and the constant that holds the text.
@@ -143,20 +153,24 @@ export function messages(): { messages: Message[]; unread: string[] } {
         if (!ERRORS.has(error) && !(error === 'Error' && PLAIN_ERROR_FILES.has(file))) return
         const where = `${file}:${lineOf(source, n.start)}`
         const args = n.arguments as unknown as Node[]
+        // TransformError(file, message, option?); the option errors' message follows the option.
+        const message = args[error === 'TransformError' || OPTION_ERRORS.has(error) ? 1 : 0]
+        const expression = message ? source.slice(message.start, message.end) : ''
+        if (RETHROWN.some(([f, start]) => f === file && expression.startsWith(start))) return
         let found: string[] | null
         if (error === 'BufferOverflowError') found = superTemplate(`${pkg}/src/errors.ts`, error)
+        else if (message === undefined) found = null
         else if (OPTION_ERRORS.has(error)) {
           const option = args[0] ? (texts(args[0]) ?? ['…']) : ['…']
-          const text = args[1] ? texts(args[1]) : null
+          const text = texts(message)
           found = text && option.flatMap(o => text.map(t => `option ${o}: ${t}`))
         } else {
-          const arg = args[0]
-          const indirect = arg ? INDIRECT[`${file} ${source.slice(arg.start, arg.end)}`] : undefined
-          found = indirect ? constant(indirect.file, indirect.constant) : arg ? texts(arg) : null
+          const indirect = INDIRECT[`${file} ${expression}`]
+          found = indirect ? constant(indirect.file, indirect.constant) : texts(message)
         }
         if (found === null)
           unread.push(`${where}: new ${error}(${source.slice(n.start, n.end).slice(0, 80)}…)`)
-        else for (const text of found) out.push({ text, where, error })
+        else for (const t of found) out.push({ text: t.replace(/…+/g, '…'), where, error })
       },
     }).visit(program as never)
   }

@@ -40,6 +40,14 @@ describe('README tables', () => {
     expect(() => chart.summary(results.replace('<!-- runtime:start -->', ''))).toThrow(/no runtime section/)
   })
 
+  it("the plugin's options table is the plugin README's (which packages/unplugin/test/options.test.ts checks)", () => {
+    const block = (text: string, name: string) =>
+      new RegExp(`<!-- ${name}:start[^>]*-->\\n([\\s\\S]*?)<!-- ${name}:end -->`).exec(text)?.[1]
+    const plugin = block(readFileSync(join(root, 'packages/unplugin/README.md'), 'utf8'), 'options')
+    expect(plugin).toMatch(/^\| option \| type \| default \| what it does \|/)
+    expect(block(readmeText(), 'plugin-options')).toBe(plugin)
+  })
+
   it('the libraries table names every dependency of every workspace', () => {
     const table = section(readmeText(), 'Libraries and what each is for')
     const manifests = [
