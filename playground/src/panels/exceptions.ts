@@ -86,8 +86,7 @@ export async function runExceptions(
   settings: ExceptionSettings,
 ): Promise<ExceptionResult> {
   const host = new ExceptionHost(settings)
-  const { exports } = await init(host.imports())
-  host.ref.bind(exports.memory)
+  const exports = await host.ref.init(init, host.imports())
   const caughtByCaller = await exports.caught_by_caller(7)
   const uncaught = await oopsPayload(exports.uncaught(8), exports.oops)
   const start = now()

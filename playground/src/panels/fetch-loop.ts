@@ -67,8 +67,7 @@ export async function runFetchLoop(
   settings: FetchLoopSettings,
 ): Promise<FetchLoopResult> {
   const host = new FetchLoopHost(settings)
-  const { exports } = await init(host.imports())
-  host.ref.bind(exports.memory)
+  const exports = await host.ref.init(init, host.imports())
   const start = now()
   const words = await exports.fetch_loop(settings.steps, settings.sleepMs)
   const elapsedMs = now() - start

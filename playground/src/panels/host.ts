@@ -39,6 +39,16 @@ export class MemoryRef {
     this.current = memory
   }
 
+  /** `init(imports)`, then this reference bound to the instance's exported memory. */
+  async init<E extends { memory: WebAssembly.Memory }>(
+    init: Init<E>,
+    imports: WebAssembly.Imports,
+  ): Promise<E> {
+    const { exports } = await init(imports)
+    this.bind(exports.memory)
+    return exports
+  }
+
   get memory(): WebAssembly.Memory {
     if (this.current === null) throw new Error('an import used the memory before init() resolved')
     return this.current
