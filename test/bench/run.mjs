@@ -147,6 +147,10 @@ async function main() {
   }
   if (!options.write)
     console.error('RESULTS.md not updated (--quick or --no-write; pass --write to update it)')
+  else {
+    // The README's benchmark table and docs/bench.svg are generated from RESULTS.md.
+    execFileSync(process.execPath, [join(root, 'scripts/bench-chart.mjs')], { stdio: 'inherit' })
+  }
   return failed > 0 ? 1 : 0
 }
 
