@@ -1,5 +1,5 @@
 // `npx wasm-asyncify` and `npx wasm-inspect` as a new user gets them: in a fresh clone of this repository
-// at HEAD right after `npm ci` and `npm run build`, and in a project that installed the packages from
+// at HEAD right after `npm ci` (the root `prepare` script builds the packages), and in a project that installed the packages from
 // `npm pack` tarballs. Both run from a shell-like environment (no node_modules/.bin of this checkout on
 // PATH), so the project installed from tarballs runs the commands on the system Node (20 on this
 // machine). npm reads the local cache first; npx is kept offline, so a command that npm did not link
@@ -60,14 +60,7 @@ describe('npx after a fresh clone', () => {
     writeFileSync(join(clone, 'in.wat'), WAT)
   }, 300_000)
 
-  it('links no command before the build that cannot run', () => {
-    const r = npx(['wasm-asyncify', '--help'], clone)
-    expect(r.stderr).toMatch(/wasm-asyncify: not built yet; run `npm run build`/)
-    expect(r.status).toBe(1)
-  })
-
-  it('runs wasm-asyncify and wasm-inspect after npm run build', () => {
-    ok('npm', ['run', 'build'], clone)
+  it('runs wasm-asyncify and wasm-inspect right after npm ci', () => {
     const help = npx(['wasm-asyncify', '--help'], clone)
     expect(help.stderr).toBe('')
     expect(help.stdout).toMatch(/^usage: wasm-asyncify/)
@@ -89,6 +82,16 @@ describe('npx after a fresh clone', () => {
     const inspect = npx(['wasm-inspect', 'out.wasm'], clone)
     expect(inspect.status).toBe(0)
     expect(inspect.stdout).toMatch(/functions/)
+  }, 120_000)
+
+  it('says how to build when the packages are not built, and works after npm run build', () => {
+    for (const p of ['core', 'wasm']) rmSync(join(clone, 'packages', p, 'dist'), { recursive: true })
+    const r = npx(['wasm-asyncify', '--help'], clone)
+    expect(r.stderr).toMatch(/wasm-asyncify: not built yet; run `npm run build`/)
+    expect(r.status).toBe(1)
+    ok('npm', ['run', 'build'], clone)
+    expect(npx(['wasm-asyncify', '--help'], clone).stdout).toMatch(/^usage: wasm-asyncify/)
+    expect(npx(['wasm-inspect', 'examples/hello.wasm'], clone).status).toBe(0)
   }, 120_000)
 
   it('runs them in a project that installed the packages from npm pack tarballs', () => {
