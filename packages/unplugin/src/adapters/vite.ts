@@ -2,7 +2,7 @@
  * Vite (7 and 8): client builds emit assets the Rollup way (`emitSink`: Vite renders the file URLs with
  * its `base`). SSR builds emit them too, but Vite renders a file URL there as a URL for browsers and
  * drops assets from server bundles, so `SsrAssets` writes a placeholder, replaces it per chunk with the
- * path relative to the chunk (with magic-string, keeping source maps), and puts the files back.
+ * path relative to the chunk (with magic-string, keeping source maps), and writes the files next to it.
  * The dev server, which has no `emitFile`, serves the binaries from memory under `<base>@asyncify/…`,
  * and its SSR side (and Vitest) gets them inline, since a server-side module has no URL to fetch.
  *
@@ -17,8 +17,10 @@
  *   the dev server loads them through this plugin;
  * - worker bundles in builds (`worker.plugins`): the plugin adds an instance of itself unless one is there.
  */
+
+import { mkdir, writeFile } from 'node:fs/promises'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { dirname, relative } from 'node:path'
+import { dirname, join, relative } from 'node:path'
 import MagicString from 'magic-string'
 import type { VitePlugin } from 'unplugin'
 import { type AssetSink, type AsyncifyContext, PLUGIN_NAME, QUERY_RE } from '../context.js'
@@ -73,6 +75,8 @@ interface BundleContext {
 /** SSR build assets: emitted, referenced relative to the chunk, and kept in the server bundle. */
 class SsrAssets {
   private readonly emitted = new Map<string, Uint8Array>()
+  /** File name → bytes of binaries to write in `writeBundle`. */
+  private readonly removed = new Map<string, Uint8Array>()
 
   sink(pc: BundleContext): AssetSink {
     return {
@@ -94,13 +98,28 @@ class SsrAssets {
     return { code: s.toString(), map: sourcemap ? s.generateMap({ hires: 'boundary' }) : null }
   }
 
-  /** Puts back the files Vite removes from server bundles (they are the binaries the server reads). */
+  /**
+   * Notes the files Vite removed from the server bundle (they are the binaries the server reads). They are
+   * written next to the bundle in `writeBundle`: emitting them again would make the bundler warn that a
+   * file of that name was emitted before.
+   */
   generateBundle(pc: BundleContext, bundle: Record<string, unknown>): void {
     for (const [ref, source] of this.emitted) {
       const fileName = pc.getFileName(ref)
-      if (!(fileName in bundle)) pc.emitFile({ type: 'asset', fileName, source })
+      if (!(fileName in bundle)) this.removed.set(fileName, source)
     }
     this.emitted.clear()
+  }
+
+  async writeBundle(output: { dir?: string; file?: string }): Promise<void> {
+    const dir = output.dir ?? (output.file === undefined ? undefined : dirname(output.file))
+    if (dir === undefined) return
+    for (const [fileName, source] of this.removed) {
+      const path = join(dir, fileName)
+      await mkdir(dirname(path), { recursive: true })
+      await writeFile(path, source)
+    }
+    this.removed.clear()
   }
 }
 
@@ -204,6 +223,9 @@ export function viteHooks(ctx: AsyncifyContext, create: () => VitePlugin): Parti
       handler(_, bundle) {
         ssr.generateBundle(this, bundle)
       },
+    },
+    writeBundle(output) {
+      return ssr.writeBundle(output)
     },
   }
 }
