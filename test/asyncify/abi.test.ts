@@ -365,7 +365,7 @@ describe.each(LEVELS)('optimize %s', optimize => {
     expect(d.memory).toBe(aux)
     expect(aux.buffer.byteLength).toBe(2 * 65536)
     expect(await d.callWithStats('main', 10)).toEqual({ result: 11 + 0x01020304 + 0x05060708, unwinds: 1 })
-    const start = DRIVER.dataAddr + 8
+    const start = d.slotAddress(0) + 8
     expect(snapshot).toEqual({ current: expect.any(Number), end: start + DRIVER.bufferSize })
     expect((snapshot as unknown as { current: number }).current).toBeGreaterThan(start)
     // The main memory at the struct's address keeps the module's own data.

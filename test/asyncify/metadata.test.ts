@@ -123,3 +123,31 @@ describe('decodeMetadata', () => {
     expect(() => decodeMetadata(bytes({ version: 1, pointer: 'i16' }))).toThrow(/malformed/)
   })
 })
+
+describe("inSecondaryMemory: 'auto'", () => {
+  const module = (exportsAllocator: boolean) => `(module
+    (import "env" "sleep" (func $sleep))
+    (memory (export "memory") 1)
+    (func $malloc (param i32) (result i32) (i32.const 1024))
+    (func $free (param i32))
+    ${exportsAllocator ? '(export "malloc" (func $malloc)) (export "free" (func $free))' : ''}
+    (func (export "main") (call $sleep)))`
+
+  it('gives a module without an allocator a memory of its own for the data', async () => {
+    const { meta, module: m } = await metadataOf(module(false), { inSecondaryMemory: 'auto' })
+    expect(meta).toMatchObject({ memory: 'asyncify_memory', secondaryMemory: true })
+    expect(WebAssembly.Module.exports(m)).toContainEqual({ name: 'asyncify_memory', kind: 'memory' })
+  })
+
+  it("keeps the data in the module's memory when it exports malloc and free", async () => {
+    const { meta, module: m } = await metadataOf(module(true), { inSecondaryMemory: 'auto' })
+    expect(meta).toMatchObject({ memory: 'memory', secondaryMemory: false })
+    expect(WebAssembly.Module.exports(m).map(e => e.name)).not.toContain('asyncify_memory')
+  })
+
+  it('is refused in other spellings, naming the option', async () => {
+    await expect(asyncify(wat(module(false)), { inSecondaryMemory: 'yes' as never })).rejects.toThrow(
+      /option inSecondaryMemory: expected true or false/,
+    )
+  })
+})

@@ -188,6 +188,9 @@ export async function instantiateAsyncified(
   const [section] = WebAssembly.Module.customSections(module, METADATA_SECTION)
   const meta = section === undefined ? null : decodeMetadata(section)
   const stride = (header(meta?.pointer === 'i64').size + bufferSize + 15) & ~15
+  // The runtime carves buffers from the secondary memory itself (from address 16); otherwise from the
+  // region at `dataAddr` of the module's memory.
+  const base = meta?.secondaryMemory === true ? 16 : dataAddr
   // Which call an import belongs to: the async context survives the runtime's awaits and rewinds.
   const calls = new AsyncLocalStorage<{ unwinds: number }>()
   let unwinds = 0
@@ -214,7 +217,7 @@ export async function instantiateAsyncified(
       unwinds = 0
       rewinds = 0
     },
-    slotAddress: i => dataAddr + i * stride,
+    slotAddress: i => base + i * stride,
   }
 
   const count = (fn: AnyFunction): AnyFunction =>

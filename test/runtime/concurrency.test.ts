@@ -255,4 +255,33 @@ describe('where the C stack pointer and the memory come from', () => {
     // 30 calls in flight took 30 slots; 16 go back to the pool, the other 14 slots' two blocks were freed.
     expect((instance.exports.freed as WebAssembly.Global).value).toBe(28)
   })
+
+  it("inSecondaryMemory 'auto': buffers in the rewrite's own memory, grown when full; C stacks from the region", async () => {
+    // No allocator: 'auto' makes a secondary memory of 1 page, which may grow.
+    const f = await fixture(stackModule(true), { inSecondaryMemory: 'auto' })
+    const data = (i: WebAssembly.Instance) => i.exports.asyncify_memory as WebAssembly.Memory
+    const { exports, instance } = await run<Work>(f, 'asyncify', sleep(random(6)), {
+      region: { start: 65536, size: 100 * 1024 },
+      stackSize: 1024,
+    })
+    expect(data(instance).buffer.byteLength).toBe(65536)
+    // 100 calls in flight need 100 buffers of 16 KiB (the default): the memory grows to hold them.
+    const many = Array.from({ length: 100 }, (_, i) => i + 1)
+    expect(await Promise.all(many.map(id => exports.work(id, 3)))).toEqual(many.map(id => expected(id, 3)))
+    expect(data(instance).buffer.byteLength).toBeGreaterThanOrEqual(100 * 16 * 1024)
+    // The region gave each call a C stack (so calls ran side by side, not queued); each gave the pointer back.
+    expect(exports.__stack_pointer.value).toBe(65536)
+  })
+
+  it('inSecondaryMemory true keeps its fixed size: a full memory is the clear error', async () => {
+    const f = await fixture(stackModule(true), { inSecondaryMemory: true })
+    const { exports } = await run<Work>(f, 'asyncify', sleep(random(7)), {
+      region: { start: 65536, size: 10 * 1024 },
+      stackSize: 1024,
+    })
+    const ten = Array.from({ length: 10 }, (_, i) => i + 1)
+    await expect(Promise.all(ten.map(id => exports.work(id, 1)))).rejects.toThrow(
+      /the secondary memory \(65520 bytes\) has no room for another 16400-byte block/,
+    )
+  })
 })

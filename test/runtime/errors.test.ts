@@ -121,7 +121,7 @@ describe('bad options and modules', () => {
   it('a region outside the memory, sizes that are not positive integers, a missing allocator or stack pointer', async () => {
     const f = await fixture(SLEEP)
     await expect(run(f, 'asyncify', sleep, { region: { start: 60000, size: 8192 } })).rejects.toThrow(
-      'options.region 60000+8192 is not inside the 65536-byte data memory',
+      'options.region 60000+8192 is not inside the 65536-byte memory',
     )
     await expect(run(f, 'asyncify', sleep, { asyncifyStackSize: 0 })).rejects.toThrow(
       /options.asyncifyStackSize must be a positive integer/,

@@ -152,7 +152,7 @@ export async function asyncifyWith(
   binary = withMetadata(binary, {
     pointer: data.ptr,
     memory: facts.memory,
-    secondaryMemory: opts.inSecondaryMemory,
+    secondaryMemory: data.secondary,
     ...suspendingImportFacts(
       m,
       suspending.map(f => f.importName as string),

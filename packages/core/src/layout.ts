@@ -22,6 +22,7 @@ import {
 import { apiFunctions, type FrameHelpers, frameHelperFunctions, internFuncType } from './api.js'
 import { I, nullable } from './build.js'
 import { AsyncifyError, AsyncifyOptionError } from './errors.js'
+import { exportsAllocator } from './metadata.js'
 import type { ResolvedOptions } from './options.js'
 import { type Hierarchy, type RefSlotLayout, refSlotFunctions, tableCount } from './ref-slots.js'
 import { remapIndices } from './renumber.js'
@@ -30,6 +31,8 @@ import { remapIndices } from './renumber.js'
 export interface DataMemory {
   mem: number
   ptr: 'i32' | 'i64'
+  /** Whether `mem` is a memory of the rewrite's own (`inSecondaryMemory`, or `'auto'` without an allocator). */
+  secondary: boolean
 }
 
 /** Picks (or adds) the memory holding the asyncify data. */
@@ -38,11 +41,14 @@ export function placeDataMemory(
   opts: Pick<ResolvedOptions, 'inSecondaryMemory' | 'secondaryMemorySize' | 'memory'>,
 ): DataMemory {
   const memCount = countImports(m, 'memory') + m.memories.length
+  const secondary = opts.inSecondaryMemory === 'auto' ? !exportsAllocator(m) : opts.inSecondaryMemory
   let mem: number
-  if (opts.inSecondaryMemory) {
+  if (secondary) {
     mem = memCount
     const size = opts.secondaryMemorySize
-    m.memories.push({ limits: { min: size, max: size, shared: false, is64: false }, pageSizeLog2: null })
+    // As binaryen makes it (fixed size); chosen by 'auto', it may grow: the runtime grows it when full.
+    const max = opts.inSecondaryMemory === 'auto' ? null : size
+    m.memories.push({ limits: { min: size, max, shared: false, is64: false }, pageSizeLog2: null })
     exportUnique(m, EXPORTS.memory, 'memory', mem)
   } else if (memCount === 0) {
     mem = 0
@@ -61,7 +67,7 @@ export function placeDataMemory(
       )
     mem = e.index
   }
-  return { mem, ptr: bodyContext(m).memIs64[mem] === true ? 'i64' : 'i32' }
+  return { mem, ptr: bodyContext(m).memIs64[mem] === true ? 'i64' : 'i32', secondary }
 }
 
 export interface StateGlobals {

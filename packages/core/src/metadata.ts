@@ -4,7 +4,9 @@
  * data memory's export and the C stack pointer may add exports, so both run before encoding.
  */
 import {
+  ALLOCATORS,
   type AsyncifyMetadata,
+  EMSCRIPTEN_STACK_ACCESSORS,
   EXPORTS,
   encodeMetadata,
   METADATA_SECTION,
@@ -22,11 +24,11 @@ import {
   Writer,
 } from '@unplugin-asyncify/wasm'
 
-/** emscripten's exported stack accessors, newest spelling first: [get, set]. */
-const EMSCRIPTEN_STACK_ACCESSORS: [string, string][] = [
-  ['emscripten_stack_get_current', '_emscripten_stack_restore'],
-  ['stackSave', 'stackRestore'],
-]
+/** Whether the module exports one of the allocator pairs a runtime takes buffers from (`ALLOCATORS`). */
+export function exportsAllocator(m: Module): boolean {
+  const funcs = new Set(m.exports.filter(e => e.kind === 'func').map(e => e.name))
+  return ALLOCATORS.some(([malloc, free]) => funcs.has(malloc) && funcs.has(free))
+}
 
 /** Export name of memory `mem`, exporting it as `EXPORTS.memory` when the module does not. */
 export function exportedMemoryName(m: Module, mem: number): string {

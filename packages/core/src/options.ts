@@ -92,6 +92,19 @@ function inlineLimit(long: string, short: string, doc: string, min = 0) {
   })
 }
 
+/**
+ * A boolean row that also takes `'auto'` (decided by the rewrite once it has read the module); on the
+ * command line it stays a flag, and text may say `auto`.
+ */
+function orAuto(flag: OptionSpec<boolean, boolean>): OptionSpec<boolean | 'auto', boolean | 'auto'> {
+  return {
+    ...flag,
+    type: "boolean | 'auto'",
+    resolve: (v, ctx) => (v === 'auto' ? v : flag.resolve(v, ctx)),
+    fromText: (text, option) => (text === 'auto' ? text : flag.fromText(text, option)),
+  }
+}
+
 /** Rows named after asyncify pass arguments: name → [pass arguments, doc]; our spelling `--kebab-name`. */
 function asyncifyRows<K extends string, S>(
   kind: (base: { doc: string; wasmOpt: { passArgs: string[] } }) => S,
@@ -127,11 +140,13 @@ const ROWS = {
       'import `__asyncify_state` and `__asyncify_data` from `env` instead of defining them',
     ],
     exportGlobals: [['asyncify-export-globals'], 'export `__asyncify_state` and `__asyncify_data`'],
-    inSecondaryMemory: [
-      ['asyncify-in-secondary-memory'],
-      'keep the asyncify data in a memory of its own (exported as `asyncify_memory`)',
-    ],
   }),
+  inSecondaryMemory: orAuto(
+    boolean({
+      doc: "keep the asyncify data in a memory of its own (exported as `asyncify_memory`); `'auto'`: only when the module exports no allocator (`malloc`/`free`) a runtime could take its buffers from",
+      wasmOpt: { passArgs: ['asyncify-in-secondary-memory'] },
+    }),
+  ),
   ...asyncifyRows(nameList, {
     onlyList: [
       ['asyncify-onlylist', 'asyncify-whitelist'],

@@ -60,6 +60,22 @@ export const EXPORTS = {
 export const GLOBALS = { state: '__asyncify_state', data: '__asyncify_data' } as const
 export const RELOCATABLE_MODULE = 'env'
 
+/**
+ * Exported allocators a runtime may take buffers and C stacks from, as [malloc, free] pairs, in order of
+ * preference (plain C's, then emscripten's builtin ones). The rewrite's `inSecondaryMemory: 'auto'`
+ * looks for the same pairs.
+ */
+export const ALLOCATORS: readonly (readonly [string, string])[] = [
+  ['malloc', 'free'],
+  ['emscripten_builtin_malloc', 'emscripten_builtin_free'],
+]
+
+/** emscripten's exported C stack accessors as [get, set] pairs, newest spelling first. */
+export const EMSCRIPTEN_STACK_ACCESSORS: readonly (readonly [string, string])[] = [
+  ['emscripten_stack_get_current', '_emscripten_stack_restore'],
+  ['stackSave', 'stackRestore'],
+]
+
 /** The C shadow-stack pointer global as wasm-ld names (and can export) it. */
 export const STACK_POINTER_GLOBAL = '__stack_pointer'
 

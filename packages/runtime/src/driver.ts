@@ -8,10 +8,11 @@
  * in flight waits, in call order; a call made from inside wasm (an import calling back) never waits,
  * since the outer call may be waiting for it.
  */
-import { DATA_HEADER, EXPORTS, STACK_POINTER_GLOBAL } from './abi.js'
+import { ALLOCATORS, DATA_HEADER, EMSCRIPTEN_STACK_ACCESSORS, EXPORTS, STACK_POINTER_GLOBAL } from './abi.js'
 import { AsyncifyError, noExport } from './errors.js'
 import {
   type Fn,
+  growBy,
   mallocArena,
   regionArena,
   type Slot,
@@ -188,9 +189,8 @@ export abstract class Driver {
 
   /**
    * Sets `sp` and `slots`, and whether calls are queued. Buffers (asyncify mode: `data` given) come from
-   * options.region, else the secondary memory, else the allocator (options.allocator, else malloc/free,
-   * else emscripten's builtin names); C stacks (in `main`) from the region when it is in `main`, else the
-   * allocator. Without C stacks of their own, calls are queued unless options.stackPointer is false.
+   * the secondary memory, else options.region, else the allocator (options.allocator, else malloc/free,
+   * else emscripten's builtin names); C stacks (in `main`) from the region, else the allocator. Without C stacks of their own, calls are queued unless options.stackPointer is false.
    */
   provide(
     ex: WebAssembly.Exports,
@@ -204,15 +204,18 @@ export abstract class Driver {
     const f = (a ? [[a.malloc, a.free]] : ALLOCATORS).map(names => functions(ex, names)).find(Boolean)
     if (a && !f) throw noExport(`${a.malloc} and ${a.free}`, 'options.allocator: ')
     const alloc = f ? mallocArena(f[0] as Fn, f[1] as Fn, wide) : null
-    const size = (data ?? main)?.buffer.byteLength ?? 0
+    // The region is of the module's own memory (where its C stack is); the secondary memory, which holds
+    // nothing but buffers, is the runtime's alone and grows when full (up to its maximum, if it has one).
+    const size = main?.buffer.byteLength ?? 0
     if (r && !(r.start >= 0 && r.size > 0 && r.start + r.size <= size))
-      throw new AsyncifyError(
-        `options.region ${r.start}+${r.size} is not inside the ${size}-byte data memory`,
-      )
+      throw new AsyncifyError(`options.region ${r.start}+${r.size} is not inside the ${size}-byte memory`)
     const region = r ? regionArena(r.start, r.size, 'options.region') : null
-    const buffers =
-      data && (region ?? (secondary ? regionArena(16, size - 16, 'the secondary memory') : alloc))
-    const stacks = sp && (secondary ? alloc : (region ?? alloc))
+    const own =
+      data && secondary
+        ? regionArena(16, data.buffer.byteLength - 16, 'the secondary memory', n => growBy(data, 16, n))
+        : null
+    const buffers = data && (own ?? region ?? alloc)
+    const stacks = sp && (region ?? alloc)
     this.slots = new Slots(
       buffers,
       stacks,
@@ -238,19 +241,14 @@ export abstract class Driver {
         },
       )
     if (o) throw noExport(`global ${o}`, 'options.stackPointer: ')
-    const f = functions(ex, a?.kind === 'functions' ? [a.get, a.set] : EMSCRIPTEN_STACK)
-    return f && stackPointer(f[0] as Fn, f[1] as Fn)
+    const pairs = a?.kind === 'functions' ? [[a.get, a.set]] : EMSCRIPTEN_STACK_ACCESSORS
+    const f = pairs.map(names => functions(ex, names)).find(Boolean)
+    return f ? stackPointer(f[0] as Fn, f[1] as Fn) : null
   }
 }
 
-const ALLOCATORS = [
-  ['malloc', 'free'],
-  ['emscripten_builtin_malloc', 'emscripten_builtin_free'],
-]
-const EMSCRIPTEN_STACK = ['emscripten_stack_get_current', '_emscripten_stack_restore']
-
 /** The exports `names` when they are all functions, else null. */
-function functions(ex: WebAssembly.Exports, names: string[]): unknown[] | null {
+function functions(ex: WebAssembly.Exports, names: readonly string[]): unknown[] | null {
   const f = names.map(n => ex[n])
   return f.every(v => typeof v === 'function') ? f : null
 }

@@ -32,8 +32,17 @@ export const mallocArena = (malloc: Fn, free: Fn, wide: boolean): Arena => ({
   free: at => void free(pointer(at, wide)),
 })
 
-/** Blocks carved from `[start, start + size)`: a bump pointer, and freed blocks kept by size for reuse. */
-export function regionArena(start: number, size: number, what: string): Arena {
+/**
+ * Blocks carved from `[start, start + size)`: a bump pointer, and freed blocks kept by size for reuse.
+ * `grow`, when given, is asked for at least `bytes` more room when the region is full (the secondary
+ * memory, which is the runtime's alone) and returns the region's new size, or null when it cannot grow.
+ */
+export function regionArena(
+  start: number,
+  size: number,
+  what: string,
+  grow?: (bytes: number) => number | null,
+): Arena {
   let next = align(start)
   const freed: Record<number, number[]> = {}
   const sizes: Record<number, number> = {}
@@ -42,6 +51,7 @@ export function regionArena(start: number, size: number, what: string): Arena {
       n = align(n)
       const at = freed[n]?.pop() ?? next
       if (at === next) {
+        if (next + n > start + size) size = grow?.(next + n - start - size) ?? size
         if (next + n > start + size)
           throw new AsyncifyError(
             `${what} (${size} bytes) has no room for another ${n}-byte block: enlarge it or lower the sizes`,
@@ -57,6 +67,16 @@ export function regionArena(start: number, size: number, what: string): Arena {
       freed[n].push(at)
     },
   }
+}
+
+/** `memory` grown by whole pages for at least `bytes` more; its new size from `start`, or null at its maximum. */
+export function growBy(memory: WebAssembly.Memory, start: number, bytes: number): number | null {
+  try {
+    memory.grow(Math.ceil(bytes / 65536))
+  } catch {
+    return null
+  }
+  return memory.buffer.byteLength - start
 }
 
 /** The C stack pointer as a number, whether the module keeps it as i32 or i64. */

@@ -85,7 +85,9 @@ const MODULE_ROWS = {
   }),
 }
 
-export const MODULE_OPTIONS = ASYNCIFY_OPTIONS.extend(MODULE_ROWS)
+// A module without an allocator gets a memory of its own for the runtime's buffers, so that a plain
+// `asyncify()` works whatever the module exports (the CLI keeps binaryen's default, false).
+export const MODULE_OPTIONS = ASYNCIFY_OPTIONS.extend(MODULE_ROWS).withDefaults({ inSecondaryMemory: 'auto' })
 /** The same with the production-build default of `optimize`. */
 const MODULE_OPTIONS_PRODUCTION = MODULE_OPTIONS.withDefaults({ optimize: DEFAULT_OPTIMIZE })
 
@@ -268,6 +270,10 @@ export class ResolvedOptions {
     const core = Object.fromEntries(
       Object.entries(given).filter(([k]) => CORE_NAMES.has(k)),
     ) as AsyncifyOptions
-    return { core: { ...core, optimize: r.optimize, cwd: this.root }, mode: r.mode, inline: r.inline }
+    return {
+      core: { ...core, optimize: r.optimize, inSecondaryMemory: r.inSecondaryMemory, cwd: this.root },
+      mode: r.mode,
+      inline: r.inline,
+    }
   }
 }
