@@ -350,6 +350,28 @@ const LEGACY_OFF_PATH = `(module
   (func (export "main") (param $x i32) (result i32)
     (i32.add (call $legacy_helper (local.get $x)) (call $sleep (local.get $x)))))`
 
+// A call resumed by a rewind throws, the handler is inside a loop, and the loop's next iteration reaches
+// an earlier call: that call must run (the call index is back to 0 once the rewind has reached its call).
+const LOOP_THROW_AFTER_RESUME = `(module
+  (import "env" "sleep" (func $sleep (param i32) (result i32)))
+  (memory (export "memory") 1)
+  (tag $e (param i32))
+  (func $sleep_then_throw (param $x i32)
+    (drop (call $sleep (local.get $x)))
+    (throw $e (local.get $x)))
+  (func (export "loop_throw_after_resume") (param $n i32) (result i32) (local $sum i32) (local $i i32) (local $p i32)
+    (loop $l
+      (block $h (result i32)
+        (try_table (catch $e $h)
+          (local.set $sum (i32.add (local.get $sum) (call $sleep (local.get $i))))
+          (call $sleep_then_throw (local.get $i)))
+        (unreachable))
+      (local.set $p)
+      (local.set $sum (i32.add (local.get $sum) (i32.mul (local.get $p) (i32.const 1000))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
+    (local.get $sum)))`
+
 // ---------------------------------------------------------------------------------------------------
 
 describe.each(LEVELS)('optimize %s', optimize => {
@@ -367,6 +389,15 @@ describe.each(LEVELS)('optimize %s', optimize => {
     expect(await d.callWithStats('body_catch_all_ref', 8)).toEqual({ result: 4108, unwinds: 1 })
     expect(sleep.calls).toEqual([5, 0, 6, 0, 7, 0, 8])
     expect(d.control.asyncify_get_state()).toBe(STATE_NORMAL)
+  })
+
+  it('a resumed call throws inside a loop; the next iteration runs the calls before it', async () => {
+    const { binary } = await build(watAll(LOOP_THROW_AFTER_RESUME), { optimize })
+    const sleep = makeSleep()
+    const d = await instantiateAsyncified(binary, { env: { sleep: sleep.fn } }, DRIVER)
+    // Each iteration i: sleep(i) adds i + 100, the throw's payload i adds 1000 i.
+    expect(await d.callWithStats('loop_throw_after_resume', 3)).toEqual({ result: 303 + 3000, unwinds: 6 })
+    expect(sleep.calls).toEqual([0, 0, 1, 1, 2, 2])
   })
 
   it('nested try_tables of every kind, suspending in bodies and handlers', async () => {
