@@ -300,15 +300,15 @@ export class FlowRewrite {
       inner.push(I.localGet(callee), ...this.notRewinding(), select, I.localTee(callee))
       this.temps.release([callee]) // read right here; nothing else takes a temp before the call
     }
-    // The results are stored (post) before the unwind check, which keeps the code tree-shaped for
-    // binaryen's optimizer; on an unwind the stored values are garbage, but the call runs again on rewind
-    // and stores its real results. After the call the state is normal or unwinding (binaryen tests
-    // == 1; any non-zero state here means an unwind is under way).
     // Once a rewind has reached this call, idx (this call's number) is no longer needed: reset it to 0
     // ("idx is 0 in normal state") before the call, not after it, because a resumed call may also leave by
     // throwing, and a loop around a handler could then take execution back to an earlier call whose guard
     // would skip it. Without an enclosing loop execution only moves on to later (higher) sites.
     if (this.loopDepth > 0) inner.push(I.i32(0), I.localSet(this.idx))
+    // The results are stored (post) before the unwind check, which keeps the code tree-shaped for
+    // binaryen's optimizer; on an unwind the stored values are garbage, but the call runs again on rewind
+    // and stores its real results. After the call the state is normal or unwinding (binaryen tests
+    // == 1; any non-zero state here means an unwind is under way).
     const toUnwind = I.brIf(this.unwind)
     this.unwindBranches[n] = [toUnwind]
     const check = [...post, I.i32(n), I.globalGet(this.env.stateGlobal), toUnwind, I.drop()]
