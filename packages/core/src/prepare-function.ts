@@ -82,8 +82,9 @@ export function prepareFunction(
   // that is still null).
   relaxNonNullableLocals(body, type.params.length)
   if ([...sites].some(s => s.op.call !== null && s.op.terminal)) convertReturnCalls(body, sites, hostSites)
-  const types = typeFunctionBody(typing, typeIndex, body)
   const { siteIndex, ranges, count } = numberSites(body.body, sites)
+  // The rewrite asks about the lists it visits only: the body's and those of site-holding structures.
+  const types = typeFunctionBody(typing, typeIndex, body, ins => ranges.has(ins))
   return {
     name,
     type,

@@ -96,11 +96,16 @@ export function labelTypesOf(m: Module, label: Label, funcResults: ValType[]): V
   return label.op.control === 'loop' ? sig.params : sig.results
 }
 
-/** Types every instruction of `body` (a function of type `typeIndex`). */
+/**
+ * Types every instruction of `body` (a function of type `typeIndex`). With `descend`, only the lists of
+ * the structures it accepts (and the body's own list) are typed: a structure's effect on the stack around
+ * it is its block type, so the code inside the others needs no typing when nobody asks about it.
+ */
 export function typeFunctionBody(
   ctx: TypingContext,
   typeIndex: number,
   body: FuncBody,
+  descend?: (structure: Instr) => boolean,
 ): Map<Instr, InstrTypes> {
   const m = ctx.module
   const ft = funcType(m, typeIndex)
@@ -172,6 +177,10 @@ export function typeFunctionBody(
         const params: StackType[] = op.control === 'if' ? [...sig.params, 'i32'] : [...sig.params]
         popN(params.length)
         out.set(ins, { params, results: sig.results })
+        if (descend !== undefined && !descend(ins)) {
+          for (const r of sig.results) stack.push(r)
+          continue
+        }
         pushFrame(ins, sig.params, sig.results, op.control === 'loop' ? sig.params : sig.results)
         work.push({ list: ins.body ?? [], i: 0, owner: ins, part: 0 })
         continue

@@ -1390,3 +1390,34 @@ describe('typing: tables and memories', () => {
     expect(b.sig('$f', 'i64.atomic.rmw8.add_u')).toBe('i64 i64 -> i64')
   })
 })
+
+describe('typing: only the structures asked about', () => {
+  it('a structure `descend` refuses is typed as a whole; its contents are not, the code after it is', () => {
+    const b = build({
+      funcs: {
+        $f: {
+          type: '(param i32) (result i64)',
+          code:
+            'block (result i32) local.get 0 i32.eqz end drop ' +
+            'loop (result i64) i64.const 1 i64.const 2 i64.add end ' +
+            'local.get 0 if (result i64) i64.const 3 else i64.const 4 end i64.add',
+        },
+      },
+    })
+    const f = b.m.funcs[0] as Module['funcs'][number]
+    const body = f.body as FuncBody
+    const [block, , loop, , iff] = body.body as [Instr, Instr, Instr, Instr, Instr]
+    const t = typeFunctionBody(typingContext(b.m), f.type, body, s => s === iff)
+    const sig = (ins: Instr) => {
+      const s = t.get(ins)
+      return s === undefined ? 'untyped' : [...s.params.map(b.text), '->', ...s.results.map(b.text)].join(' ')
+    }
+    expect(sig(block)).toBe('-> i32')
+    expect(sig(loop)).toBe('-> i64')
+    expect(sig(iff)).toBe('i32 -> i64')
+    expect(sig(b.find('$f', 'i32.eqz'))).toBe('untyped')
+    expect(sig(b.find('$f', 'i64.add', 0))).toBe('untyped')
+    expect(sig(b.find('$f', 'i64.const', 2))).toBe('-> i64')
+    expect(sig(b.find('$f', 'i64.add', 1))).toBe('i64 i64 -> i64')
+  })
+})
