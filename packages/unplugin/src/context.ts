@@ -8,9 +8,10 @@
  * webpack asset module). Everything else — which binaries a mode needs, inlining, the build log — is
  * decided here, once.
  */
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readFileSync, statSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import {
   type AsyncifyReport,
   DEFAULT_RUNTIME,
@@ -24,6 +25,22 @@ import { type BuildEnv, type ModuleSettings, type Options, ResolvedOptions } fro
 import { TransformError, transformer } from './transformer.js'
 
 export const PLUGIN_NAME = 'unplugin-asyncify'
+/**
+ * Reads a file that a watcher may have reported mid-save: many editors (and `writeFileSync`) truncate a
+ * file before writing it, and an empty `.wat` is a valid module with no exports, which would be hot-swapped
+ * in. An empty read waits (up to ~100 ms) for the file to change, then reads it again.
+ */
+async function readWritten(file: string): Promise<Uint8Array> {
+  const first = readFileSync(file)
+  if (first.length > 0) return first
+  const mtime = statSync(file).mtimeMs
+  for (let i = 0; i < 10; i++) {
+    await sleep(10)
+    if (statSync(file).mtimeMs !== mtime) break
+  }
+  return readFileSync(file)
+}
+
 /** Ids we handle: any id whose query has an `asyncify` parameter. */
 export const QUERY_RE = /[?&]asyncify(?:[&=]|$)/
 /** Query of the asset requests the glue makes in webpack, Rspack and esbuild: `asyncify-asset=<role>.<key>`. */
@@ -214,7 +231,7 @@ export class AsyncifyContext {
     const display = this.display(file)
     let input: Uint8Array
     try {
-      input = readFileSync(file)
+      input = await readWritten(file)
     } catch (e) {
       throw new TransformError(file, `${display}: cannot read the file: ${(e as Error).message}`)
     }
