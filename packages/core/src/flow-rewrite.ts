@@ -18,7 +18,7 @@ import { type Instr, opByName, ref, type StackType, type ValType, valTypeText } 
 import { defaultValue, I, isDefaultable } from './build.js'
 import { AsyncifyError } from './errors.js'
 import type { FunctionEnv } from './function-env.js'
-import { runNested, type Step, sub } from './nested.js'
+import { runNested, type Step } from './nested.js'
 import type { PreparedFunction, Range } from './prepare-function.js'
 
 /**
@@ -255,13 +255,13 @@ export class FlowRewrite {
       // the else arm when the target lies beyond this if (its lists then skip everything).
       const thenSites = this.siteRangeOf(ins.body ?? [])
       const blockParams = params.slice(0, -1)
-      ins.body = yield* sub(inside(ins.body ?? [], blockParams))
-      if (ins.else !== undefined) ins.else = yield* sub(inside(ins.else, blockParams))
+      ins.body = (yield inside(ins.body ?? [], blockParams)) as Instr[]
+      if (ins.else !== undefined) ins.else = (yield inside(ins.else, blockParams)) as Instr[]
       const pick = thenSites === null ? [I.i32(0)] : this.inRange(thenSites)
       inner = [...pick, ...this.notRewinding(), I.select(), ins]
     } else if (control === 'block' || control === 'loop' || control === 'try_table') {
       if (control === 'loop') this.loopDepth++
-      ins.body = yield* sub(inside(ins.body ?? [], params))
+      ins.body = (yield inside(ins.body ?? [], params)) as Instr[]
       if (control === 'loop') this.loopDepth--
       inner = [ins]
     } else if (control === 'try') {
@@ -392,9 +392,13 @@ export class FlowRewrite {
       s.pending = sp.temps
     }
     for (let i = 0; i < positions.length; i++) {
-      const done = yield* sub(
-        this.rewriteHolder(s, positions[i] as number, stacks[i] as ValType[], i === positions.length - 1),
+      const holder = this.rewriteHolder(
+        s,
+        positions[i] as number,
+        stacks[i] as ValType[],
+        i === positions.length - 1,
       )
+      const done = (yield holder) as boolean
       if (done) return s.out
     }
     // A rewind may pass through this list: the code after its last call-holding instruction runs only in
@@ -431,12 +435,14 @@ export class FlowRewrite {
       const ins = list[k] as Instr
       if (this.fn.ranges.has(ins)) {
         positions.push(k)
-        stacks.push(concrete([...stack], `${this.fn.name} before ${ins.op.name}`))
+        // (The message is built only when it is needed: this runs for every site-holding instruction.)
+        if (stack.includes('bot')) concrete(stack, `${this.fn.name} before ${ins.op.name}`)
+        stacks.push(stack.slice() as ValType[])
       }
       const t = this.fn.typeOf(ins)
       stack.length -= Math.min(stack.length, t.params.length)
       if (ins.op.terminal) break
-      stack.push(...t.results)
+      for (const r of t.results) stack.push(r)
     }
     return { positions, stacks }
   }
@@ -483,7 +489,7 @@ export class FlowRewrite {
         post = [next as Instr]
         rest = p + 2
       }
-      const rewritten = yield* sub(this.rewriteInstr(ins, null, seg.pre, post))
+      const rewritten = (yield this.rewriteInstr(ins, null, seg.pre, post)) as Instr[]
       append(s.out, seg.preOut, rewritten, afterTarget, s.list.slice(rest))
       this.temps.release([...seg.consumed, ...seg.belowTemps])
       return true
@@ -491,14 +497,18 @@ export class FlowRewrite {
     if (resultTaken) {
       // The result goes where the program puts it, inside the guard: a skipped call leaves the local
       // as restored.
-      append(s.out, seg.preOut, yield* sub(this.rewriteInstr(ins, after ?? true, seg.pre, [next as Instr])))
+      append(
+        s.out,
+        seg.preOut,
+        (yield this.rewriteInstr(ins, after ?? true, seg.pre, [next as Instr])) as Instr[],
+      )
       this.temps.release(seg.consumed)
       s.pending = seg.belowTemps
       s.prevEnd = p + 2
       return false
     }
     const r = this.temps.spill(results)
-    append(s.out, seg.preOut, yield* sub(this.rewriteInstr(ins, after ?? true, seg.pre, r.code)))
+    append(s.out, seg.preOut, (yield this.rewriteInstr(ins, after ?? true, seg.pre, r.code)) as Instr[])
     this.temps.release(seg.consumed)
     s.pending = [...seg.belowTemps, ...r.temps]
     s.prevEnd = p + 1

@@ -4,17 +4,32 @@
  * fixed point, and anything that may throw inside a try_table also flows into its catch targets.
  */
 import type { FuncBody, Instr, Label } from '@unplugin-asyncify/wasm'
-import { runNested, type Step, sub } from './nested.js'
+import { runNested, type Step } from './nested.js'
 
+/** A set of local indices, 32 to a word. */
 export class LocalSet {
-  readonly words: Uint32Array
+  /** A plain array, not a Uint32Array: V8 copies small plain arrays about three times faster, and the
+   * analysis copies a set at every list, branch and site. */
+  readonly words: number[]
 
-  constructor(size: number, words?: Uint32Array) {
-    this.words = words ?? new Uint32Array((size + 31) >>> 5)
+  constructor(size: number, words?: number[]) {
+    this.words = words ?? new Array<number>((size + 31) >>> 5).fill(0)
   }
 
   clone(): LocalSet {
     return new LocalSet(0, this.words.slice())
+  }
+
+  /** A copy that holds at least `size` locals. */
+  resized(size: number): LocalSet {
+    const r = new LocalSet(Math.max(size, this.words.length * 32))
+    for (let i = 0; i < this.words.length; i++) r.words[i] = this.words[i] as number
+    return r
+  }
+
+  /** Equal sets of the same size have equal keys. */
+  key(): string {
+    return this.words.join(',')
   }
 
   add(i: number): void {
@@ -111,19 +126,23 @@ class Liveness {
     let live = after.clone()
     for (let i = instrs.length - 1; i >= 0; i--) {
       const ins = instrs[i] as Instr
-      live = ins.op.control === 'none' ? this.plain(ins, live) : yield* sub(this.structure(ins, live))
+      const control = ins.op.control
+      if (control === 'none') live = this.plain(ins, live)
+      else if (control === 'block') {
+        // The commonest structure, handled here: one generator per block instead of two.
+        this.labelLive.set(ins, live)
+        live = (yield this.list(ins.body ?? [], live)) as LocalSet
+      } else live = (yield this.structure(ins, live)) as LocalSet
       const c = this.catchStack[this.catchStack.length - 1]
       if (c !== undefined && ins.op.mayThrow) live.unionWith(c)
     }
     return live
   }
 
+  /** A structure other than a block (list() handles those itself). */
   private *structure(ins: Instr, live: LocalSet): Step<LocalSet> {
     const body = ins.body ?? []
     switch (ins.op.control) {
-      case 'block':
-        this.labelLive.set(ins, live)
-        return yield* sub(this.list(body, live))
       case 'try_table': {
         this.labelLive.set(ins, live)
         const handlers = new LocalSet(this.localCount)
@@ -131,7 +150,7 @@ class Liveness {
         const outer = this.catchStack[this.catchStack.length - 1]
         if (outer !== undefined) handlers.unionWith(outer)
         this.catchStack.push(handlers)
-        const r = yield* sub(this.list(body, live))
+        const r = (yield this.list(body, live)) as LocalSet
         this.catchStack.pop()
         return r
       }
@@ -139,13 +158,14 @@ class Liveness {
         // Legacy try: anything thrown in the body may reach any catch body.
         this.labelLive.set(ins, live)
         const handlers = new LocalSet(this.localCount)
-        for (const c of ins.legacyCatches ?? []) handlers.unionWith(yield* sub(this.list(c.body, live)))
+        for (const c of ins.legacyCatches ?? [])
+          handlers.unionWith((yield this.list(c.body, live)) as LocalSet)
         if (ins.delegate !== undefined) {
           const outer = this.catchStack[this.catchStack.length - 1]
           if (outer !== undefined) handlers.unionWith(outer)
         }
         this.catchStack.push(handlers)
-        const r = yield* sub(this.list(body, live))
+        const r = (yield this.list(body, live)) as LocalSet
         this.catchStack.pop()
         r.unionWith(handlers)
         return r
@@ -156,7 +176,7 @@ class Liveness {
         let guess = this.loopCache.get(ins)?.clone() ?? new LocalSet(this.localCount)
         for (let iter = 0; ; iter++) {
           this.labelLive.set(ins, guess)
-          const r = yield* sub(this.list(body, live))
+          const r = (yield this.list(body, live)) as LocalSet
           r.unionWith(guess)
           if (r.equals(guess)) {
             this.loopCache.set(ins, r)
@@ -168,9 +188,9 @@ class Liveness {
       }
       case 'if': {
         this.labelLive.set(ins, live)
-        const t = yield* sub(this.list(body, live))
+        const t = (yield this.list(body, live)) as LocalSet
         if (this.guards.has(ins)) return t
-        const e = ins.else !== undefined ? yield* sub(this.list(ins.else, live)) : live.clone()
+        const e = ins.else !== undefined ? ((yield this.list(ins.else, live)) as LocalSet) : live.clone()
         t.unionWith(e)
         return t
       }
