@@ -3,14 +3,15 @@ import {
   type BlockType,
   type Instr,
   type Label,
+  type OpInfo,
   opByCode,
   opByName,
   type ValType,
 } from '@unplugin-asyncify/wasm'
 
-const cache = new Map<string, ReturnType<typeof opByName>>()
-/** Op lookup memoized: the rewrite builds hundreds of thousands of instructions. */
-function op(name: string): ReturnType<typeof opByName> {
+const cache = new Map<string, OpInfo>()
+/** Op lookup memoized, for the names given at run time (loads, stores, `plain`). */
+function op(name: string): OpInfo {
   let o = cache.get(name)
   if (o === undefined) {
     o = opByName(name)
@@ -19,35 +20,61 @@ function op(name: string): ReturnType<typeof opByName> {
   return o
 }
 
+/** The ops the fixed constructors use, looked up once: the rewrite builds millions of instructions. */
+const OP = {
+  i32: opByName('i32.const'),
+  i64: opByName('i64.const'),
+  f32: opByName('f32.const'),
+  f64: opByName('f64.const'),
+  localGet: opByName('local.get'),
+  localSet: opByName('local.set'),
+  localTee: opByName('local.tee'),
+  globalGet: opByName('global.get'),
+  globalSet: opByName('global.set'),
+  call: opByName('call'),
+  br: opByName('br'),
+  brIf: opByName('br_if'),
+  brTable: opByName('br_table'),
+  block: opByName('block'),
+  if: opByName('if'),
+  unreachable: opByName('unreachable'),
+  return: opByName('return'),
+  drop: opByName('drop'),
+  select: opByName('select'),
+  selectTyped: opByCode(0, 0x1c),
+  refNull: opByName('ref.null'),
+  v128Const: opByCode(0xfd, 0x0c),
+}
+
 export const I = {
-  i32: (v: number): Instr => ({ op: op('i32.const'), i32: v | 0 }),
-  i64: (v: bigint): Instr => ({ op: op('i64.const'), i64: v }),
-  localGet: (local: number): Instr => ({ op: op('local.get'), local }),
-  localSet: (local: number): Instr => ({ op: op('local.set'), local }),
-  localTee: (local: number): Instr => ({ op: op('local.tee'), local }),
-  globalGet: (global: number): Instr => ({ op: op('global.get'), global }),
-  globalSet: (global: number): Instr => ({ op: op('global.set'), global }),
+  i32: (v: number): Instr => ({ op: OP.i32, i32: v | 0 }),
+  i64: (v: bigint): Instr => ({ op: OP.i64, i64: v }),
+  localGet: (local: number): Instr => ({ op: OP.localGet, local }),
+  localSet: (local: number): Instr => ({ op: OP.localSet, local }),
+  localTee: (local: number): Instr => ({ op: OP.localTee, local }),
+  globalGet: (global: number): Instr => ({ op: OP.globalGet, global }),
+  globalSet: (global: number): Instr => ({ op: OP.globalSet, global }),
   plain: (name: string): Instr => ({ op: op(name) }),
-  call: (func: number): Instr => ({ op: op('call'), func }),
-  br: (target: Label): Instr => ({ op: op('br'), target }),
-  brIf: (target: Label): Instr => ({ op: op('br_if'), target }),
-  brTable: (targets: Label[], target: Label): Instr => ({ op: op('br_table'), targets, target }),
-  block: (blockType: BlockType, body: Instr[]): Instr => ({ op: op('block'), blockType, body }),
+  call: (func: number): Instr => ({ op: OP.call, func }),
+  br: (target: Label): Instr => ({ op: OP.br, target }),
+  brIf: (target: Label): Instr => ({ op: OP.brIf, target }),
+  brTable: (targets: Label[], target: Label): Instr => ({ op: OP.brTable, targets, target }),
+  block: (blockType: BlockType, body: Instr[]): Instr => ({ op: OP.block, blockType, body }),
   ifElse: (blockType: BlockType, body: Instr[], otherwise?: Instr[]): Instr =>
     otherwise === undefined || otherwise.length === 0
-      ? { op: op('if'), blockType, body }
-      : { op: op('if'), blockType, body, else: otherwise },
+      ? { op: OP.if, blockType, body }
+      : { op: OP.if, blockType, body, else: otherwise },
   load: (name: string, mem: number, offset: number): Instr => ({ op: op(name), align: 0, mem, offset }),
   store: (name: string, mem: number, offset: number): Instr => ({ op: op(name), align: 0, mem, offset }),
-  unreachable: (): Instr => ({ op: op('unreachable') }),
-  ret: (): Instr => ({ op: op('return') }),
-  drop: (): Instr => ({ op: op('drop') }),
-  select: (): Instr => ({ op: op('select') }),
-  selectTyped: (t: ValType): Instr => ({ op: opByCode(0, 0x1c), selectTypes: [t] }),
-  refNull: (heap: ValType & object): Instr => ({ op: op('ref.null'), heap: heap.heap }),
-  v128Zero: (): Instr => ({ op: opByCode(0xfd, 0x0c), v128: new Uint8Array(16) }),
-  f32Zero: (): Instr => ({ op: op('f32.const'), i32: 0 }),
-  f64Zero: (): Instr => ({ op: op('f64.const'), f64: 0n }),
+  unreachable: (): Instr => ({ op: OP.unreachable }),
+  ret: (): Instr => ({ op: OP.return }),
+  drop: (): Instr => ({ op: OP.drop }),
+  select: (): Instr => ({ op: OP.select }),
+  selectTyped: (t: ValType): Instr => ({ op: OP.selectTyped, selectTypes: [t] }),
+  refNull: (heap: ValType & object): Instr => ({ op: OP.refNull, heap: heap.heap }),
+  v128Zero: (): Instr => ({ op: OP.v128Const, v128: new Uint8Array(16) }),
+  f32Zero: (): Instr => ({ op: OP.f32, i32: 0 }),
+  f64Zero: (): Instr => ({ op: OP.f64, f64: 0n }),
 }
 
 /** Bytes a value of this type takes in the asyncify buffer. */

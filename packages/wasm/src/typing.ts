@@ -185,27 +185,27 @@ export function typeFunctionBody(
         work.push({ list: ins.body ?? [], i: 0, owner: ins, part: 0 })
         continue
       }
-      let params: StackType[]
-      let results: StackType[]
-      if (op.params !== null && op.results !== null) {
-        const fixed = fixedSignature(op)
-        if (fixed !== null) {
-          // Shared arrays: callers treat InstrTypes as read-only.
-          params = fixed.params
-          results = fixed.results
-          const f = top()
-          if (stack.length - params.length < f.height && !f.unreachable)
-            throw new TypingError('operand stack underflow')
-          stack.length = Math.max(f.height, stack.length - params.length)
-        } else {
-          params = op.params.map(t => resolveToken(t, ins))
-          results = op.results.map(t => resolveToken(t, ins))
-          popN(params.length)
+      let types: InstrTypes
+      const fixed = op.params !== null && op.results !== null ? fixedSignature(op) : null
+      if (fixed !== null) {
+        // One shared object per op: callers treat InstrTypes as read-only.
+        types = fixed
+        const f = top()
+        if (stack.length - fixed.params.length < f.height && !f.unreachable)
+          throw new TypingError('operand stack underflow')
+        stack.length = Math.max(f.height, stack.length - fixed.params.length)
+      } else if (op.params !== null && op.results !== null) {
+        types = {
+          params: op.params.map(t => resolveToken(t, ins)),
+          results: op.results.map(t => resolveToken(t, ins)),
         }
+        popN(types.params.length)
       } else {
-        ;[params, results] = applyRule(ins)
+        const [params, results] = applyRule(ins)
+        types = { params, results }
       }
-      out.set(ins, { params, results })
+      out.set(ins, types)
+      const results = types.results
       if (op.terminal) setUnreachable()
       else for (const r of results) stack.push(r)
       continue
