@@ -17,7 +17,7 @@ import { byteSize, I, memOps } from './build.js'
 import { AsyncifyError } from './errors.js'
 import type { FlowResult } from './flow-rewrite.js'
 import type { FunctionEnv } from './function-env.js'
-import type { LocalSet } from './liveness.js'
+import { LocalSet } from './liveness.js'
 import type { PreparedFunction } from './prepare-function.js'
 import { castTo, hierarchyOf } from './ref-slots.js'
 
@@ -43,17 +43,22 @@ export function saveGroups(
   const byKey = new Map<string, number>()
   const groups: SaveGroup[] = []
   const groupOfSite: number[] = new Array(siteCount)
+  // One size for all, so that equal sets have equal keys.
+  let size = Math.max(0, ...exclude.map(l => l + 1))
+  for (const set of live.values()) size = Math.max(size, set.words.length * 32)
+  for (const ls of forced.values()) for (const l of ls) size = Math.max(size, l + 1)
   for (let n = 0; n < siteCount; n++) {
+    // The site's locals as a set (toArray: sorted, no duplicates).
     const set = live.get(n)
-    const liveLocals = set === undefined ? [] : set.toArray().filter(l => !exclude.includes(l))
-    const extra = (forced.get(n) ?? []).filter(l => !liveLocals.includes(l))
-    const locals = [...liveLocals, ...extra].sort((a, b) => a - b)
-    const key = locals.join(',')
+    const locals = set === undefined ? new LocalSet(size) : set.resized(size)
+    for (const l of exclude) locals.remove(l)
+    for (const l of forced.get(n) ?? []) locals.add(l)
+    const key = locals.key()
     let g = byKey.get(key)
     if (g === undefined) {
       g = groups.length
       byKey.set(key, g)
-      groups.push({ locals, sites: [] })
+      groups.push({ locals: locals.toArray(), sites: [] })
     }
     ;(groups[g] as SaveGroup).sites.push(n)
     groupOfSite[n] = g

@@ -10,6 +10,7 @@
 import {
   type FuncBody,
   type FuncType,
+  hasLists,
   type Instr,
   type InstrTypes,
   mapLists,
@@ -184,7 +185,9 @@ export function convertReturnCalls(body: FuncBody, sites: Set<Instr>, hostSites:
 
 /**
  * Local writes of a body by position: instructions are numbered in program order (a structure before its
- * contents), so "written anywhere from this instruction to the end of that one" is a range query.
+ * contents), so "written anywhere from this instruction to the end of that one" is a range query. Only
+ * what the rewrite asks about is kept: the position of each `local.get` (a read it may make again) and
+ * where the last instruction of each list ends.
  */
 export class LocalWrites {
   private readonly number = new Map<Instr, number>()
@@ -196,30 +199,25 @@ export class LocalWrites {
     let n = 0
     // Depth of structures whose contents are numbered but not asked about (their writes still count).
     let hidden = 0
-    const hiddenOwners = new Set<Instr>()
     walk(list, {
-      enter: ins => {
-        if (hidden === 0) this.number.set(ins, n)
-        n++
-        if (ins.op.name === 'local.set' || ins.op.name === 'local.tee') {
-          const l = ins.local as number
-          const xs = this.at.get(l)
-          if (xs === undefined) this.at.set(l, [n - 1])
-          else xs.push(n - 1)
+      enter: (ins, l, i) => {
+        const at = n++
+        const op = ins.op
+        if (op.name === 'local.get') {
+          if (hidden === 0) this.number.set(ins, at)
+        } else if (op.name === 'local.set' || op.name === 'local.tee') {
+          const xs = this.at.get(ins.local as number)
+          if (xs === undefined) this.at.set(ins.local as number, [at])
+          else xs.push(at)
         }
-        if (ins.op.control === 'none') {
-          if (hidden === 0) this.last.set(ins, n - 1)
-        } else if (hidden > 0 || !visited(ins)) {
-          hidden++
-          hiddenOwners.add(ins)
-        }
+        if (op.control !== 'none' && hasLists(ins)) {
+          if (hidden > 0 || !visited(ins)) hidden++
+        } else if (hidden === 0 && i === l.length - 1) this.last.set(ins, at)
         return undefined
       },
+      // Every structure a visible list holds ends somewhere a later lastInside may ask about.
       leave: ins => {
-        if (hiddenOwners.has(ins)) {
-          hidden--
-          if (hidden > 0) return
-        }
+        if (hidden > 0 && --hidden > 0) return
         this.last.set(ins, n - 1)
       },
     })

@@ -72,12 +72,19 @@ describe('convertReturnCalls', () => {
 describe('LocalWrites', () => {
   it('answers "is local L written between these positions", counting writes inside structures', () => {
     const inner = op('block', { blockType: null, body: [i32(1), set(0)] })
-    const list = [get(0), inner, get(1), i32(2), set(1)]
-    const w = new LocalWrites(list, () => true)
-    const from = w.first(list[0] as Instr)
-    expect(w.writtenBetween(0, from, w.lastInside(inner))).toBe(true)
-    expect(w.writtenBetween(1, from, w.lastInside(list[3] as Instr))).toBe(false)
-    expect(w.writtenBetween(1, from, w.lastInside(list[4] as Instr))).toBe(true)
+    const later = op('block', { blockType: null, body: [i32(2), set(1)] })
+    const list = [get(0), inner, get(1), later, get(2)]
+    const end = list[4] as Instr
+    for (const visited of [() => true, (s: Instr) => s !== later]) {
+      const w = new LocalWrites(list, visited)
+      const from = w.first(list[0] as Instr)
+      expect(w.writtenBetween(0, from, w.lastInside(inner))).toBe(true)
+      expect(w.writtenBetween(1, from, w.lastInside(inner))).toBe(false)
+      expect(w.writtenBetween(1, from, w.lastInside(later))).toBe(true)
+      // A structure whose lists are not asked about still counts its writes.
+      expect(w.writtenBetween(1, w.first(list[2] as Instr), w.lastInside(end))).toBe(true)
+      expect(w.writtenBetween(2, from, w.lastInside(end))).toBe(false)
+    }
   })
 })
 
