@@ -4,7 +4,6 @@
  * fixed point, and anything that may throw inside a try_table also flows into its catch targets.
  */
 import type { FuncBody, Instr, Label } from '@unplugin-asyncify/wasm'
-import { runNested, type Step } from './nested.js'
 
 /** A set of local indices, 32 to a word. */
 export class LocalSet {
@@ -90,11 +89,34 @@ export function liveAfterSites(
   guards: Set<Instr> = new Set(),
 ): Map<number, LocalSet> {
   const a = new Liveness(root, localCount, sites, exits, guards)
-  runNested(a.list(list, a.empty))
+  a.run(list)
   return a.out
 }
 
-/** The backward dataflow; each structure is a nested step (see nested.ts), so depth costs no JS stack. */
+/** Where a structure's analysis stands: which of its lists is being analysed, and what it has so far. */
+interface StructureState {
+  ins: Instr
+  /** The live set after the structure. */
+  after: LocalSet
+  /** `if`: the then arm's live-in (once known); `try`: the handlers'; `loop`: the current guess. */
+  acc: LocalSet | null
+  /** `if`: 0 then, 1 else; `try`: 0.. the catch bodies, then the body; `loop`: the iteration. */
+  part: number
+}
+
+/** A list being analysed backwards: `live` is the set before `instrs[i]`, `owner` the structure it is in. */
+interface ListFrame {
+  instrs: Instr[]
+  i: number
+  live: LocalSet
+  owner: StructureState | null
+}
+
+/**
+ * The backward dataflow, on an explicit stack of list frames (real bodies nest deeper than the JS stack
+ * allows, and a generator per structure cost a tenth of the analysis). When a list is done, `next` moves
+ * its structure on to its next list, or hands the structure's live-in back to the enclosing list.
+ */
 class Liveness {
   readonly labelLive = new Map<Label, LocalSet>()
   readonly empty: LocalSet
@@ -122,27 +144,50 @@ class Liveness {
     return s
   }
 
-  *list(instrs: Instr[], after: LocalSet): Step<LocalSet> {
-    let live = after.clone()
-    for (let i = instrs.length - 1; i >= 0; i--) {
-      const ins = instrs[i] as Instr
-      const control = ins.op.control
-      if (control === 'none') live = this.plain(ins, live)
-      else if (control === 'block') {
-        // The commonest structure, handled here: one generator per block instead of two.
-        this.labelLive.set(ins, live)
-        live = (yield this.list(ins.body ?? [], live)) as LocalSet
-      } else live = (yield this.structure(ins, live)) as LocalSet
-      const c = this.catchStack[this.catchStack.length - 1]
-      if (c !== undefined && ins.op.mayThrow) live.unionWith(c)
+  /** The live set before `list`, a body whose end nothing is live at. */
+  run(list: Instr[]): LocalSet {
+    const frames: ListFrame[] = [{ instrs: list, i: list.length, live: this.empty.clone(), owner: null }]
+    for (;;) {
+      const f = frames[frames.length - 1] as ListFrame
+      if (f.i > 0) {
+        const ins = f.instrs[--f.i] as Instr
+        if (ins.op.control === 'none') {
+          f.live = this.plain(ins, f.live)
+          this.mayThrowHere(ins, f)
+        } else frames.push(this.enter(ins, f.live))
+        continue
+      }
+      frames.pop()
+      const s = f.owner
+      if (s === null) return f.live
+      const next = this.next(s, f.live)
+      if (next instanceof LocalSet) {
+        const parent = frames[frames.length - 1] as ListFrame
+        parent.live = next
+        this.mayThrowHere(s.ins, parent)
+      } else frames.push(next)
     }
-    return live
   }
 
-  /** A structure other than a block (list() handles those itself). */
-  private *structure(ins: Instr, live: LocalSet): Step<LocalSet> {
-    const body = ins.body ?? []
+  private frame(instrs: Instr[] | undefined, after: LocalSet, owner: StructureState): ListFrame {
+    const list = instrs ?? []
+    return { instrs: list, i: list.length, live: after.clone(), owner }
+  }
+
+  /** Anything that may throw inside a try_table also flows into its catch targets. */
+  private mayThrowHere(ins: Instr, f: ListFrame): void {
+    const c = this.catchStack[this.catchStack.length - 1]
+    if (c !== undefined && ins.op.mayThrow) f.live.unionWith(c)
+  }
+
+  /** The first list of a structure, with `live` after it. */
+  private enter(ins: Instr, live: LocalSet): ListFrame {
+    const s: StructureState = { ins, after: live, acc: null, part: 0 }
     switch (ins.op.control) {
+      case 'block':
+      case 'if':
+        this.labelLive.set(ins, live)
+        return this.frame(ins.body, live, s)
       case 'try_table': {
         this.labelLive.set(ins, live)
         const handlers = new LocalSet(this.localCount)
@@ -150,49 +195,82 @@ class Liveness {
         const outer = this.catchStack[this.catchStack.length - 1]
         if (outer !== undefined) handlers.unionWith(outer)
         this.catchStack.push(handlers)
-        const r = (yield this.list(body, live)) as LocalSet
+        return this.frame(ins.body, live, s)
+      }
+      case 'try':
+        // Legacy try: anything thrown in the body may reach any catch body; those come first.
+        this.labelLive.set(ins, live)
+        s.acc = new LocalSet(this.localCount)
+        if ((ins.legacyCatches ?? []).length > 0) return this.frame(ins.legacyCatches?.[0]?.body, live, s)
+        return this.tryBody(s)
+      case 'loop': {
+        // Start from the last fixed point of this loop: it is below the new one, so iterating up from it
+        // still reaches the least fixed point, in fewer passes.
+        s.acc = this.loopCache.get(ins)?.clone() ?? new LocalSet(this.localCount)
+        this.labelLive.set(ins, s.acc)
+        return this.frame(ins.body, live, s)
+      }
+      default:
+        throw new Error(`liveness: ${ins.op.name} is not a structure`)
+    }
+  }
+
+  private tryBody(s: StructureState): ListFrame {
+    const handlers = s.acc as LocalSet
+    if (s.ins.delegate !== undefined) {
+      const outer = this.catchStack[this.catchStack.length - 1]
+      if (outer !== undefined) handlers.unionWith(outer)
+    }
+    this.catchStack.push(handlers)
+    s.part = (s.ins.legacyCatches ?? []).length
+    return this.frame(s.ins.body, s.after, s)
+  }
+
+  /** A list of `s` is done with live-in `r`: its next list, or the structure's live-in. */
+  private next(s: StructureState, r: LocalSet): ListFrame | LocalSet {
+    const ins = s.ins
+    switch (ins.op.control) {
+      case 'block':
+        return r
+      case 'try_table':
         this.catchStack.pop()
         return r
-      }
-      case 'try': {
-        // Legacy try: anything thrown in the body may reach any catch body.
-        this.labelLive.set(ins, live)
-        const handlers = new LocalSet(this.localCount)
-        for (const c of ins.legacyCatches ?? [])
-          handlers.unionWith((yield this.list(c.body, live)) as LocalSet)
-        if (ins.delegate !== undefined) {
-          const outer = this.catchStack[this.catchStack.length - 1]
-          if (outer !== undefined) handlers.unionWith(outer)
+      case 'if':
+        if (s.part === 1) {
+          ;(s.acc as LocalSet).unionWith(r)
+          return s.acc as LocalSet
         }
-        this.catchStack.push(handlers)
-        const r = (yield this.list(body, live)) as LocalSet
+        if (this.guards.has(ins)) return r
+        if (ins.else === undefined) {
+          r.unionWith(s.after)
+          return r
+        }
+        s.acc = r
+        s.part = 1
+        return this.frame(ins.else, s.after, s)
+      case 'try': {
+        const catches = ins.legacyCatches ?? []
+        const handlers = s.acc as LocalSet
+        if (s.part < catches.length) {
+          handlers.unionWith(r)
+          s.part++
+          return s.part < catches.length ? this.frame(catches[s.part]?.body, s.after, s) : this.tryBody(s)
+        }
         this.catchStack.pop()
         r.unionWith(handlers)
         return r
       }
       case 'loop': {
-        // Start from the last fixed point of this loop: it is below the new one, so iterating up from it
-        // still reaches the least fixed point, in fewer passes.
-        let guess = this.loopCache.get(ins)?.clone() ?? new LocalSet(this.localCount)
-        for (let iter = 0; ; iter++) {
-          this.labelLive.set(ins, guess)
-          const r = (yield this.list(body, live)) as LocalSet
-          r.unionWith(guess)
-          if (r.equals(guess)) {
-            this.loopCache.set(ins, r)
-            return r.clone()
-          }
-          guess = r
-          if (iter > 1000) throw new Error('liveness did not converge')
+        const guess = s.acc as LocalSet
+        r.unionWith(guess)
+        if (r.equals(guess)) {
+          this.loopCache.set(ins, r)
+          return r.clone()
         }
-      }
-      case 'if': {
-        this.labelLive.set(ins, live)
-        const t = (yield this.list(body, live)) as LocalSet
-        if (this.guards.has(ins)) return t
-        const e = ins.else !== undefined ? ((yield this.list(ins.else, live)) as LocalSet) : live.clone()
-        t.unionWith(e)
-        return t
+        if (++s.part > 1000) throw new Error('liveness did not converge')
+        s.acc = r
+        this.labelLive.set(ins, r)
+        return this.frame(ins.body, s.after, s)
       }
       default:
         throw new Error(`liveness: ${ins.op.name} is not a structure`)

@@ -1,7 +1,7 @@
 /**
- * Recursion over nesting depth without the JS stack. The liveness analysis and the flow rewrite are
- * naturally recursive (a structure's result depends on its lists'), and real modules nest blocks
- * thousands deep. Written as generators, they keep their recursive shape: where the recursive version
+ * Recursion over nesting depth without the JS stack. The flow rewrite is naturally recursive (a
+ * structure's rewrite depends on its lists'), and real modules nest blocks thousands deep. Written as
+ * generators, its steps keep their recursive shape: where the recursive version
  * would call itself, a step writes `(yield step) as T`, and `runNested` runs the sub-step on its own
  * explicit stack, handing its result back as the value of the `yield`. Each level costs one generator
  * object on the heap (a typed `yield* sub(step)` wrapper cost a second one, and a delegation, per level:
