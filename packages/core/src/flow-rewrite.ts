@@ -361,7 +361,7 @@ export class FlowRewrite {
     guaranteed: boolean,
     skip: Instr | null,
   ): Step<Instr[]> {
-    const { positions, stacks } = this.siteHolders(list, entry)
+    const { positions, stacks } = this.siteHolders(list)
     if (positions.length === 0) {
       // An arm without calls, next to one that has them: a rewind passing through must not run it.
       if (guaranteed || list.every(isPure)) return list
@@ -427,22 +427,22 @@ export class FlowRewrite {
   }
 
   /** Positions of the site-holding instructions of a list, and the stack below each. */
-  private siteHolders(list: Instr[], entry: ValType[]): { positions: number[]; stacks: ValType[][] } {
+  private siteHolders(list: Instr[]): { positions: number[]; stacks: ValType[][] } {
     const positions: number[] = []
     const stacks: ValType[][] = []
-    const stack: StackType[] = [...entry]
     for (let k = 0; k < list.length; k++) {
       const ins = list[k] as Instr
       if (this.fn.ranges.has(ins)) {
         positions.push(k)
+        const below = this.fn.stackBefore(ins)
         // (The message is built only when it is needed: this runs for every site-holding instruction.)
-        if (stack.includes('bot')) concrete(stack, `${this.fn.name} before ${ins.op.name}`)
-        stacks.push(stack.slice() as ValType[])
+        stacks.push(
+          below.includes('bot')
+            ? concrete(below, `${this.fn.name} before ${ins.op.name}`)
+            : (below as ValType[]),
+        )
       }
-      const t = this.fn.typeOf(ins)
-      stack.length -= Math.min(stack.length, t.params.length)
       if (ins.op.terminal) break
-      for (const r of t.results) stack.push(r)
     }
     return { positions, stacks }
   }

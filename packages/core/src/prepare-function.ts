@@ -16,6 +16,7 @@ import {
   mapLists,
   opByName,
   ref,
+  type StackType,
   type TypingContext,
   typeFunctionBody,
   type ValType,
@@ -66,6 +67,8 @@ export interface PreparedFunction {
   ranges: Map<Instr, Range>
   siteCount: number
   typeOf(ins: Instr): InstrTypes
+  /** The stack before a site-holding instruction, within its list (its operands on top). */
+  stackBefore(ins: Instr): StackType[]
   writes: LocalWrites
 }
 
@@ -85,7 +88,12 @@ export function prepareFunction(
   if ([...sites].some(s => s.op.call !== null && s.op.terminal)) convertReturnCalls(body, sites, hostSites)
   const { siteIndex, ranges, count } = numberSites(body.body, sites)
   // The rewrite asks about the lists it visits only: the body's and those of site-holding structures.
-  const types = typeFunctionBody(typing, typeIndex, body, ins => ranges.has(ins))
+  const stacks = new Map<Instr, StackType[]>()
+  const types = typeFunctionBody(typing, typeIndex, body, {
+    descend: ins => ranges.has(ins),
+    recordStack: ins => ranges.has(ins),
+    stacks,
+  })
   return {
     name,
     type,
@@ -99,6 +107,12 @@ export function prepareFunction(
     typeOf(ins) {
       const t = types.get(ins)
       if (t === undefined) throw new AsyncifyError(`internal: untyped ${ins.op.name} in ${name}`)
+      return t
+    },
+    stackBefore(ins) {
+      const t = stacks.get(ins)
+      if (t === undefined)
+        throw new AsyncifyError(`internal: no stack recorded before ${ins.op.name} in ${name}`)
       return t
     },
     // Only the lists the rewrite visits (the body and those of site-holding structures) are asked about.

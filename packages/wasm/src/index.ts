@@ -32,6 +32,7 @@ export {
   nullHeapOf,
   type TypingContext,
   TypingError,
+  type TypingOptions,
   typeFunctionBody,
   typingContext,
 } from './typing.js'

@@ -96,17 +96,29 @@ export function labelTypesOf(m: Module, label: Label, funcResults: ValType[]): V
   return label.op.control === 'loop' ? sig.params : sig.results
 }
 
-/**
- * Types every instruction of `body` (a function of type `typeIndex`). With `descend`, only the lists of
- * the structures it accepts (and the body's own list) are typed: a structure's effect on the stack around
- * it is its block type, so the code inside the others needs no typing when nobody asks about it.
- */
+/** What `typeFunctionBody` types beyond the instruction signatures, and what it leaves out. */
+export interface TypingOptions {
+  /**
+   * When it returns false for a structure, that structure's lists are not typed: its effect on the stack
+   * around it is its block type, so the code inside needs no typing when nobody asks about it.
+   */
+  descend?: (structure: Instr) => boolean
+  /**
+   * For the instructions it accepts, the operand stack just before them (within their own list: a
+   * block's parameters at the bottom, their operands on top) is put in `stacks`.
+   */
+  recordStack?: (ins: Instr) => boolean
+  stacks?: Map<Instr, StackType[]>
+}
+
+/** Types every instruction of `body` (a function of type `typeIndex`), as far as `options` asks. */
 export function typeFunctionBody(
   ctx: TypingContext,
   typeIndex: number,
   body: FuncBody,
-  descend?: (structure: Instr) => boolean,
+  options: TypingOptions = {},
 ): Map<Instr, InstrTypes> {
+  const { descend, recordStack, stacks } = options
   const m = ctx.module
   const ft = funcType(m, typeIndex)
   const locals: ValType[] = [...ft.params, ...body.locals]
@@ -172,6 +184,7 @@ export function typeFunctionBody(
     if (w.i < w.list.length) {
       const ins = w.list[w.i++] as Instr
       const op = ins.op
+      if (recordStack?.(ins)) stacks?.set(ins, stack.slice(top().height))
       if (op.control !== 'none') {
         const sig = blockSignature(m, ins.blockType ?? null)
         const params: StackType[] = op.control === 'if' ? [...sig.params, 'i32'] : [...sig.params]

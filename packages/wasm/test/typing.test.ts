@@ -1392,7 +1392,7 @@ describe('typing: tables and memories', () => {
 })
 
 describe('typing: only the structures asked about', () => {
-  it('a structure `descend` refuses is typed as a whole; its contents are not, the code after it is', () => {
+  it('a structure `descend` refuses is typed as a whole, its contents are not; recorded stacks', () => {
     const b = build({
       funcs: {
         $f: {
@@ -1407,7 +1407,13 @@ describe('typing: only the structures asked about', () => {
     const f = b.m.funcs[0] as Module['funcs'][number]
     const body = f.body as FuncBody
     const [block, , loop, , iff] = body.body as [Instr, Instr, Instr, Instr, Instr]
-    const t = typeFunctionBody(typingContext(b.m), f.type, body, s => s === iff)
+    const stacks = new Map<Instr, StackType[]>()
+    const add = b.find('$f', 'i64.add', 1)
+    const t = typeFunctionBody(typingContext(b.m), f.type, body, {
+      descend: s => s === iff,
+      recordStack: ins => ins === iff || ins === add,
+      stacks,
+    })
     const sig = (ins: Instr) => {
       const s = t.get(ins)
       return s === undefined ? 'untyped' : [...s.params.map(b.text), '->', ...s.results.map(b.text)].join(' ')
@@ -1418,6 +1424,10 @@ describe('typing: only the structures asked about', () => {
     expect(sig(b.find('$f', 'i32.eqz'))).toBe('untyped')
     expect(sig(b.find('$f', 'i64.add', 0))).toBe('untyped')
     expect(sig(b.find('$f', 'i64.const', 2))).toBe('-> i64')
-    expect(sig(b.find('$f', 'i64.add', 1))).toBe('i64 i64 -> i64')
+    expect(sig(add)).toBe('i64 i64 -> i64')
+    // The stack before an instruction, its operands on top.
+    expect(stacks.get(iff)?.map(b.text)).toEqual(['i64', 'i32'])
+    expect(stacks.get(add)?.map(b.text)).toEqual(['i64', 'i64'])
+    expect(stacks.size).toBe(2)
   })
 })
