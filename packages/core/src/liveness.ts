@@ -123,6 +123,8 @@ class Liveness {
   readonly out = new Map<number, LocalSet>()
   /** Live sets of the handlers an exception thrown here reaches, innermost last. */
   private readonly catchStack: LocalSet[] = []
+  /** The innermost of them (the top of catchStack), read at every instruction that may throw. */
+  private handlers: LocalSet | undefined = undefined
   /** The last fixed point of each loop (from an earlier pass of an enclosing loop). */
   private readonly loopCache = new Map<Instr, LocalSet>()
 
@@ -151,9 +153,11 @@ class Liveness {
       const f = frames[frames.length - 1] as ListFrame
       if (f.i > 0) {
         const ins = f.instrs[--f.i] as Instr
-        if (ins.op.control === 'none') {
+        const op = ins.op
+        if (op.control === 'none') {
           f.live = this.plain(ins, f.live)
-          this.mayThrowHere(ins, f)
+          // (mayThrowHere, written out: this runs for every instruction.)
+          if (op.mayThrow && this.handlers !== undefined) f.live.unionWith(this.handlers)
         } else frames.push(this.enter(ins, f.live))
         continue
       }
@@ -176,8 +180,17 @@ class Liveness {
 
   /** Anything that may throw inside a try_table also flows into its catch targets. */
   private mayThrowHere(ins: Instr, f: ListFrame): void {
-    const c = this.catchStack[this.catchStack.length - 1]
-    if (c !== undefined && ins.op.mayThrow) f.live.unionWith(c)
+    if (this.handlers !== undefined && ins.op.mayThrow) f.live.unionWith(this.handlers)
+  }
+
+  private pushHandlers(h: LocalSet): void {
+    this.catchStack.push(h)
+    this.handlers = h
+  }
+
+  private popHandlers(): void {
+    this.catchStack.pop()
+    this.handlers = this.catchStack[this.catchStack.length - 1]
   }
 
   /** The first list of a structure, with `live` after it. */
@@ -192,9 +205,9 @@ class Liveness {
         this.labelLive.set(ins, live)
         const handlers = new LocalSet(this.localCount)
         for (const c of ins.catches ?? []) handlers.unionWith(this.liveAt(c.target))
-        const outer = this.catchStack[this.catchStack.length - 1]
+        const outer = this.handlers
         if (outer !== undefined) handlers.unionWith(outer)
-        this.catchStack.push(handlers)
+        this.pushHandlers(handlers)
         return this.frame(ins.body, live, s)
       }
       case 'try':
@@ -218,10 +231,10 @@ class Liveness {
   private tryBody(s: StructureState): ListFrame {
     const handlers = s.acc as LocalSet
     if (s.ins.delegate !== undefined) {
-      const outer = this.catchStack[this.catchStack.length - 1]
+      const outer = this.handlers
       if (outer !== undefined) handlers.unionWith(outer)
     }
-    this.catchStack.push(handlers)
+    this.pushHandlers(handlers)
     s.part = (s.ins.legacyCatches ?? []).length
     return this.frame(s.ins.body, s.after, s)
   }
@@ -233,7 +246,7 @@ class Liveness {
       case 'block':
         return r
       case 'try_table':
-        this.catchStack.pop()
+        this.popHandlers()
         return r
       case 'if':
         if (s.part === 1) {
@@ -256,7 +269,7 @@ class Liveness {
           s.part++
           return s.part < catches.length ? this.frame(catches[s.part]?.body, s.after, s) : this.tryBody(s)
         }
-        this.catchStack.pop()
+        this.popHandlers()
         r.unionWith(handlers)
         return r
       }
@@ -310,7 +323,7 @@ class Liveness {
       if (n !== undefined) {
         // A resumed call may still throw: what its catch targets read must survive the unwind too.
         const saved = live.clone()
-        const c = this.catchStack[this.catchStack.length - 1]
+        const c = this.handlers
         if (c !== undefined) saved.unionWith(c)
         this.out.set(n, saved)
       }
