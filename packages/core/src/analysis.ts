@@ -41,6 +41,8 @@ export interface FuncInfo {
   directCallees: Set<number>
   /** Signatures (type indices) of its indirect calls and call_refs. */
   indirectTypes: Set<number>
+  /** Its call instructions in program order (the only possible sites: the plan needs no second walk). */
+  calls: Instr[]
 }
 
 export type AsyncifyApiName = ApiName
@@ -147,6 +149,7 @@ function funcInfo(index: number, name: string, typeIndex: number, importName: st
     reason: null,
     directCallees: new Set(),
     indirectTypes: new Set(),
+    calls: [],
   }
 }
 
@@ -210,6 +213,7 @@ function describeDefined(m: Module, names: string[], graph: CallGraph): void {
     if (func.body === null) throw new AsyncifyError(`internal: function ${f.name} not lifted`)
     walk(func.body.body, ins => {
       const call = ins.op.call
+      if (call !== null) f.calls.push(ins)
       if (call === 'direct') {
         const api = apiImports.get(ins.func as number)
         if (api === undefined) f.directCallees.add(ins.func as number)

@@ -13,7 +13,6 @@ import {
   type Module,
   typeFunctionBody,
   typingContext,
-  walk,
 } from '@unplugin-asyncify/wasm'
 import { type Analysis, analyze, type FuncInfo, reasonChain } from './analysis.js'
 import { addStateAsserts } from './asserts.js'
@@ -111,7 +110,7 @@ export async function asyncifyWith(
   clock.timings.translate = prepared.translateMs
 
   const analysis = analyze(m, opts)
-  const plan = planSites(m, analysis)
+  const plan = planSites(analysis)
   clock.lap('analyze')
 
   const data = placeDataMemory(m, opts)
@@ -193,18 +192,17 @@ interface SitePlan {
   hostSites: Set<Instr>
 }
 
-function planSites(m: Module, analysis: Analysis): SitePlan {
-  const imported = countImports(m, 'func')
+function planSites(analysis: Analysis): SitePlan {
   const hostSites = new Set<Instr>()
   const funcs = analysis.funcs
     .filter(f => analysis.needsInstrumentation(f))
     .map(info => {
       const sites = new Set<Instr>()
-      walk(bodyOf(m, info.index - imported).body, ins => {
-        if (!analysis.isSite(info, ins)) return
+      for (const ins of info.calls) {
+        if (!analysis.isSite(info, ins)) continue
         sites.add(ins)
         if (analysis.mayCallHost(ins)) hostSites.add(ins)
-      })
+      }
       return { info, sites }
     })
   return { funcs, hostSites }
