@@ -11,15 +11,22 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
 const WAT = '(module (func (export "answer") (result i32) (i32.const 42)))'
 
+/** The shared context's transform of one file, as a dev server (no cache) runs it. */
+function transform(file: string) {
+  const env = { root: dir, production: false }
+  const ctx = new AsyncifyContext({ cache: false })
+  ctx.configure(env, { info: () => {}, warn: () => {} })
+  return ctx.transform(
+    file,
+    new ResolvedOptions({ cache: false }, env).settingsFor(file, new URLSearchParams()),
+  )
+}
+
 describe('reading a file being saved', () => {
   it('an empty read (an editor truncating before it writes) waits for the content', async () => {
     const file = join(dir, 'saving.wat')
     writeFileSync(file, '')
-    const env = { root: dir, production: false }
-    const ctx = new AsyncifyContext({ cache: false })
-    ctx.configure(env, { info: () => {}, warn: () => {} })
-    const settings = new ResolvedOptions({ cache: false }, env).settingsFor(file, new URLSearchParams())
-    const pending = ctx.transform(file, settings)
+    const pending = transform(file)
     setTimeout(() => writeFileSync(file, WAT), 30)
     const t = await pending
     expect(
@@ -32,11 +39,7 @@ describe('reading a file being saved', () => {
   it('a file that stays empty is read as it is once the wait is over', async () => {
     const file = join(dir, 'empty.wat')
     writeFileSync(file, '')
-    const env = { root: dir, production: false }
-    const ctx = new AsyncifyContext({ cache: false })
-    ctx.configure(env, { info: () => {}, warn: () => {} })
-    const settings = new ResolvedOptions({ cache: false }, env).settingsFor(file, new URLSearchParams())
-    const t = await ctx.transform(file, settings)
+    const t = await transform(file)
     expect(WebAssembly.Module.exports(new WebAssembly.Module(t.original as Uint8Array<ArrayBuffer>))).toEqual(
       [],
     )
