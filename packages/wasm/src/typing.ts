@@ -123,6 +123,9 @@ export function typeFunctionBody(
   const ft = funcType(m, typeIndex)
   const locals: ValType[] = [...ft.params, ...body.locals]
   const out = new Map<Instr, InstrTypes>()
+  const byLocal: (InstrTypes | undefined)[] = []
+  const byGlobal: (InstrTypes | undefined)[] = []
+  const byCallee = new Map<number, InstrTypes>()
   const stack: StackType[] = []
   const frames: Frame[] = []
   const frameOf = new Map<Label, Frame>()
@@ -214,8 +217,12 @@ export function typeFunctionBody(
         }
         popN(types.params.length)
       } else {
-        const [params, results] = applyRule(ins)
-        types = { params, results }
+        const indexed = indexRule(ins)
+        if (indexed !== undefined) types = indexed
+        else {
+          const [params, results] = applyRule(ins)
+          types = { params, results }
+        }
       }
       out.set(ins, types)
       const results = types.results
@@ -276,6 +283,53 @@ export function typeFunctionBody(
     throw new TypingError(`type ${typeIdx} is not an array type`)
   }
 
+  // Rules whose types depend only on the instruction's index (a local, a global, a callee): most of a
+  // body's instructions. One shared InstrTypes per index (byLocal, byGlobal, byCallee) instead of four
+  // allocations per instruction.
+  function indexRule(ins: Instr): InstrTypes | undefined {
+    switch (ins.op.rule) {
+      case 'local.get':
+      case 'local.set':
+      case 'local.tee': {
+        const kind = ins.op.rule === 'local.get' ? 0 : ins.op.rule === 'local.set' ? 1 : 2
+        if (kind > 0) pop()
+        const k = (ins.local as number) * 3 + kind
+        let r = byLocal[k]
+        if (r === undefined) {
+          const t = locals[ins.local as number] as ValType
+          r = { params: kind === 0 ? [] : [t], results: kind === 1 ? [] : [t] }
+          byLocal[k] = r
+        }
+        return r
+      }
+      case 'global.get':
+      case 'global.set': {
+        const set = ins.op.rule === 'global.set'
+        if (set) pop()
+        const k = (ins.global as number) * 2 + (set ? 1 : 0)
+        let r = byGlobal[k]
+        if (r === undefined) {
+          const t = ctx.globals[ins.global as number] as ValType
+          r = set ? { params: [t], results: [] } : { params: [], results: [t] }
+          byGlobal[k] = r
+        }
+        return r
+      }
+      case 'call': {
+        let r = byCallee.get(ins.func as number)
+        if (r === undefined) {
+          const t = funcType(m, ctx.funcTypes[ins.func as number] as number)
+          r = { params: [...t.params], results: [...t.results] }
+          byCallee.set(ins.func as number, r)
+        }
+        for (let n = r.params.length; n > 0; n--) pop()
+        return r
+      }
+      default:
+        return undefined
+    }
+  }
+
   function applyRule(ins: Instr): [StackType[], StackType[]] {
     const op = ins.op
     switch (op.rule) {
@@ -300,11 +354,10 @@ export function typeFunctionBody(
         popN(ft.results.length)
         return [[...ft.results], []]
       // Tail calls push nothing: the callee's results leave the function (like `return`).
-      case 'call':
       case 'return_call': {
         const t = funcType(m, ctx.funcTypes[ins.func as number] as number)
         popN(t.params.length)
-        return [[...t.params], op.terminal ? [] : [...t.results]]
+        return [[...t.params], []]
       }
       case 'call_indirect':
       case 'return_call_indirect': {
@@ -339,23 +392,6 @@ export function typeFunctionBody(
         popN(3)
         return [[t, t, 'i32'], [t]]
       }
-      case 'local.get':
-        return [[], [locals[ins.local as number] as ValType]]
-      case 'local.set': {
-        const t = locals[ins.local as number] as ValType
-        pop()
-        return [[t], []]
-      }
-      case 'local.tee': {
-        const t = locals[ins.local as number] as ValType
-        pop()
-        return [[t], [t]]
-      }
-      case 'global.get':
-        return [[], [ctx.globals[ins.global as number] as ValType]]
-      case 'global.set':
-        pop()
-        return [[ctx.globals[ins.global as number] as ValType], []]
       case 'table.get': {
         const t = ctx.tables[ins.table as number]
         if (t === undefined) throw new TypingError(`no table ${ins.table}`)
