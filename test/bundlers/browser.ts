@@ -22,7 +22,11 @@ export async function recordingPage(browser: Browser): Promise<{ page: Page; err
  * The JSON the fixture pages write into #out once they are done (and, with `version`, once it reports
  * that version). Waits with a function, not a string: a page under a strict CSP forbids string evaluation.
  */
-export async function pageOutput(page: Page, version?: number): Promise<Record<string, unknown>> {
+export async function pageOutput(
+  page: Page,
+  version?: number,
+  timeout = 20_000,
+): Promise<Record<string, unknown>> {
   const handle = await page.waitForFunction(
     (want: number | null) => {
       const t = document.querySelector('#out')?.textContent ?? ''
@@ -31,7 +35,7 @@ export async function pageOutput(page: Page, version?: number): Promise<Record<s
       return want === null || JSON.parse(t).version === want ? t : false
     },
     version ?? null,
-    { timeout: 20_000 },
+    { timeout },
   )
   const text = (await handle.jsonValue()) as string
   if (text.startsWith('error:')) throw new Error(`the page failed: ${text}`)
