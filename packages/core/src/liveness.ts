@@ -156,7 +156,8 @@ class Liveness {
         const op = ins.op
         if (op.control === 'none') {
           f.live = this.plain(ins, f.live)
-          // (mayThrowHere, written out: this runs for every instruction.)
+          // Anything that may throw inside a try_table also flows into its catch targets. (A structure
+          // never throws itself: only what it holds, checked there.)
           if (op.mayThrow && this.handlers !== undefined) f.live.unionWith(this.handlers)
         } else frames.push(this.enter(ins, f.live))
         continue
@@ -168,7 +169,6 @@ class Liveness {
       if (next instanceof LocalSet) {
         const parent = frames[frames.length - 1] as ListFrame
         parent.live = next
-        this.mayThrowHere(s.ins, parent)
       } else frames.push(next)
     }
   }
@@ -176,11 +176,6 @@ class Liveness {
   private frame(instrs: Instr[] | undefined, after: LocalSet, owner: StructureState): ListFrame {
     const list = instrs ?? []
     return { instrs: list, i: list.length, live: after.clone(), owner }
-  }
-
-  /** Anything that may throw inside a try_table also flows into its catch targets. */
-  private mayThrowHere(ins: Instr, f: ListFrame): void {
-    if (this.handlers !== undefined && ins.op.mayThrow) f.live.unionWith(this.handlers)
   }
 
   private pushHandlers(h: LocalSet): void {

@@ -89,9 +89,10 @@ export function prepareFunction(
   const { siteIndex, ranges, count } = numberSites(body.body, sites)
   // The rewrite asks about the lists it visits only: the body's and those of site-holding structures.
   const stacks = new Map<Instr, StackType[]>()
+  const holdsSites = (ins: Instr): boolean => ranges.has(ins)
   const types = typeFunctionBody(typing, typeIndex, body, {
-    descend: ins => ranges.has(ins),
-    recordStack: ins => ranges.has(ins),
+    descend: holdsSites,
+    recordStack: holdsSites,
     stacks,
   })
   return {
@@ -116,7 +117,7 @@ export function prepareFunction(
       return t
     },
     // Only the lists the rewrite visits (the body and those of site-holding structures) are asked about.
-    writes: new LocalWrites(body.body, owner => ranges.has(owner)),
+    writes: new LocalWrites(body.body, holdsSites),
   }
 }
 
