@@ -136,6 +136,14 @@ save.addEventListener('click', async () => {
   status.textContent = response.ok ? 'saved; rebuilding…' : `save failed: HTTP ${response.status}`
 })
 
+/** An edit on disk shows in the editor too: after a rebuild, the editor shows the file the plugin built. */
+async function showSavedSource(): Promise<void> {
+  const response = await fetch('/__playground/hot.wat')
+  if (!response.ok) return
+  const text = await response.text()
+  if (text !== editor.value) editor.value = text
+}
+
 if (import.meta.hot) {
   import.meta.hot.accept('./wasm/hot.wat?asyncify', mod => {
     if (mod === undefined) return
@@ -144,11 +152,11 @@ if (import.meta.hot) {
     hotPanel.setReports([mod.report as ModuleReport])
     status.textContent = `rebuilt (update ${hotState.updates})`
     void hotPanel.run()
+    void showSavedSource()
   })
-  // An edit on disk shows in the editor too.
-  import.meta.hot.accept('./wasm/hot.wat?raw', mod => {
-    if (mod !== undefined && mod.default !== editor.value) editor.value = mod.default as string
-  })
+  // Accepted so that an edit does not reload the page; the editor follows the rebuilt module instead
+  // (showSavedSource), since `?raw` may have read the file half-written.
+  import.meta.hot.accept('./wasm/hot.wat?raw', () => {})
 } else status.textContent = 'hot reload needs the dev server (npm run playground)'
 
 // One after the other, so that panel 4's timings are not taken while the others run.

@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import type { Browser } from 'playwright-core'
 import type { ViteDevServer } from 'vite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { saveUntilSeen as save } from '../helpers/save.js'
 import { launchChromium, pageOutput, recordingPage } from './browser.js'
 import { copyFixture, EXPECTED, engineWithVersion, startDevServer } from './helpers.js'
 
@@ -26,24 +27,6 @@ afterAll(async () => {
   await browser?.close()
   for (const s of servers) await s.close()
 })
-
-/**
- * Writes `bytes` to `file` and waits for `seen`. Vite's watcher sometimes reports nothing for a write that
- * follows another by a few tens of milliseconds (with `DEBUG=vite:hmr` no file change is logged for it at
- * all; a second write of the same bytes is seen), so a write still unseen after 5 s is made again, at most
- * three times. What is tested is that the plugin serves each saved file, not that the watcher sees every
- * write.
- */
-async function save<T>(file: string, bytes: Uint8Array, seen: (timeout: number) => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    writeFileSync(file, bytes)
-    try {
-      return await seen(5_000)
-    } catch (error) {
-      if (attempt === 3) throw error
-    }
-  }
-}
 
 describe('Vite dev server', () => {
   it('serves a page that runs the module, in the page and in a Web Worker', async () => {

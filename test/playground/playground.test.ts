@@ -11,6 +11,7 @@ import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { launchChromium } from '../bundlers/browser.js'
 import { CHROMIUM } from '../helpers/chromium.js'
+import { saveUntilSeen } from '../helpers/save.js'
 import { playground } from './helpers.js'
 
 const root = join(playground, '..')
@@ -66,7 +67,7 @@ async function runPanel(page: Page, id: string): Promise<string> {
   return resultOf(page, id)
 }
 
-async function resultOf(page: Page, id: string, includes = ''): Promise<string> {
+async function resultOf(page: Page, id: string, includes = '', timeout = 60_000): Promise<string> {
   const handle = await page.waitForFunction(
     ([id, includes]) => {
       const out = document.querySelector<HTMLOutputElement>(`#${id} output.result`)
@@ -75,7 +76,7 @@ async function resultOf(page: Page, id: string, includes = ''): Promise<string> 
       return state === 'done' && out?.textContent?.includes(includes) ? out.textContent : false
     },
     [id, includes] as const,
-    { timeout: 60_000 },
+    { timeout },
   )
   const text = (await handle.jsonValue()) as string
   if (text.startsWith('error:')) throw new Error(`panel ${id} failed: ${text}`)
@@ -170,8 +171,9 @@ describe.skipIf(!existsSync(CHROMIUM))(
       expect(await resultOf(page, 'panel-hot', 'answer() = 43')).toMatch(/· hot updates: [1-9]\d*$/)
       expect(readFileSync(hotWat, 'utf8')).toBe(originalHotWat.replace('(i32.const 42)', '(i32.const 43)'))
 
-      writeFileSync(hotWat, originalHotWat.replace('(i32.const 42)', '(i32.const 44)'))
-      await resultOf(page, 'panel-hot', 'answer() = 44')
+      await saveUntilSeen(hotWat, originalHotWat.replace('(i32.const 42)', '(i32.const 44)'), timeout =>
+        resultOf(page, 'panel-hot', 'answer() = 44', timeout),
+      )
       await page.waitForFunction(() => document.querySelector('textarea')?.value.includes('(i32.const 44)'))
       expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(42)
       expect(await page.textContent('#panel-hot .report')).toMatch(
