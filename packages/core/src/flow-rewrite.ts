@@ -7,7 +7,10 @@
  *  - values on the operand stack below a site-holding instruction are stored to temp locals where they are
  *    produced and pushed back after it (constants and unwritten local reads are made again instead);
  *  - a structure a rewind may pass through without its target inside is wrapped in a block `$after`, which
- *    its lists leave when skipping; an `if` holding sites takes its condition from idx while rewinding;
+ *    its lists leave when skipping, except the last block of such a list, which leaves by the list's own
+ *    skip block, also at the ends of its lists, so that the code after it needs no guard (C switches);
+ *  - an `if` holding sites takes its condition from idx while rewinding, and then never enters an arm
+ *    without sites;
  *  - after each site, `i32.const N; global.get state; br_if $unwind; drop` (retargeted later to the exit
  *    of the site's save group, see frames.ts).
  * The rewrite of a list recurses into the structures it holds; it runs as nested steps (nested.ts) so that
@@ -135,6 +138,10 @@ interface ListState {
   guaranteed: boolean
   /** Otherwise the block a rewind passing through leaves by (the `$after` around its structure). */
   skip: Instr | null
+  /** A rewind passing through must leave by `skip`, not fall out of the list's end (see leavesAtEnds). */
+  strict: boolean
+  /** The last site-holding instruction was a structure that a passing rewind leaves by `skip` itself. */
+  leftInside: boolean
   out: Instr[]
   /** The frame's stack between call-holding instructions lives in these (bottom → top). */
   pending: Operand[]
@@ -232,13 +239,16 @@ export class FlowRewrite {
   /**
    * `ins` with its operands pushed by `pre` and its results taken by `post`. `skippable`: null when the
    * target of a rewind reaching it is inside; else the `$after` block wrapping it (a structure), or true (a
-   * call, which is guarded instead).
+   * call, which is guarded instead). `wrap` false: `skippable` is an enclosing block that the structure's
+   * lists leave by at their ends too (leavesAtEnds), so it is not wrapped and nothing after it is reached
+   * by a passing rewind.
    */
   private *rewriteInstr(
     ins: Instr,
     skippable: Instr | true | null,
     pre: Instr[],
     post: Instr[],
+    wrap = true,
   ): Step<Instr[]> {
     const n = this.fn.siteIndex.get(ins)
     if (n !== undefined) return this.rewriteSite(ins, n, skippable !== null, pre, post)
@@ -246,18 +256,22 @@ export class FlowRewrite {
     const params = concrete(t.params, ins.op.name)
     const results = concrete(t.results, ins.op.name)
     const after = skippable === null || skippable === true ? null : skippable
-    const inside = (l: Instr[], entry: ValType[]): Step<Instr[]> =>
-      this.rewriteList(l, entry, results, after === null, after)
+    const inside = (l: Instr[], entry: ValType[], rewound = true): Step<Instr[]> =>
+      this.rewriteList(l, entry, results, after === null || !rewound, after, !wrap)
     let inner: Instr[]
     const control = ins.op.control
     if (control === 'if') {
-      // While rewinding the condition is recomputed from the call index: the arm holding the target, or
-      // the else arm when the target lies beyond this if (its lists then skip everything).
+      // While rewinding the condition is recomputed from the call index: the arm holding the target, and
+      // when the target lies beyond this if, an arm holding sites (its lists then skip everything). So an arm
+      // without sites is entered only in normal state and needs no guard. Only with no other arm to pass
+      // through, the else arm is taken.
       const thenSites = this.siteRangeOf(ins.body ?? [])
+      const elseHasSites = ins.else !== undefined && this.siteRangeOf(ins.else) !== null
+      const throughThen = thenSites !== null && !elseHasSites && (ins.else?.length ?? 0) > 0
       const blockParams = params.slice(0, -1)
-      ins.body = (yield inside(ins.body ?? [], blockParams)) as Instr[]
-      if (ins.else !== undefined) ins.else = (yield inside(ins.else, blockParams)) as Instr[]
-      const pick = thenSites === null ? [I.i32(0)] : this.inRange(thenSites)
+      ins.body = (yield inside(ins.body ?? [], blockParams, thenSites !== null)) as Instr[]
+      if (ins.else !== undefined) ins.else = (yield inside(ins.else, blockParams, !throughThen)) as Instr[]
+      const pick = thenSites === null ? [I.i32(0)] : throughThen ? [I.i32(1)] : this.inRange(thenSites)
       inner = [...pick, ...this.notRewinding(), I.select(), ins]
     } else if (control === 'block' || control === 'loop' || control === 'try_table') {
       if (control === 'loop') this.loopDepth++
@@ -269,7 +283,7 @@ export class FlowRewrite {
         `${this.fn.name}: a legacy try/catch holds a call that may unwind; translate legacy exceptions to try_table first`,
       )
     } else throw new AsyncifyError(`internal: ${ins.op.name} holds a call site`)
-    if (after === null) return [...pre, ...inner, ...post]
+    if (after === null || !wrap) return [...pre, ...inner, ...post]
     let tail = post
     if (post.length > 0) {
       // A rewind passing through never gets here (it leaves for $after), but a tail of pure code may
@@ -360,11 +374,13 @@ export class FlowRewrite {
     exit: ValType[],
     guaranteed: boolean,
     skip: Instr | null,
+    strict = false,
   ): Step<Instr[]> {
     const { positions, stacks } = this.siteHolders(list)
     if (positions.length === 0) {
       // An arm without calls, next to one that has them: a rewind passing through must not run it.
-      if (guaranteed || list.every(isPure)) return list
+      if (guaranteed) return list
+      if (list.every(isPure)) return strict ? [...list, ...this.leaveIfRewinding(skip)] : list
       const g = this.guard(this.env.blockType(entry, exit), list, [
         ...entry.map(() => I.drop()),
         ...this.leave(skip),
@@ -375,6 +391,8 @@ export class FlowRewrite {
       list,
       guaranteed,
       skip,
+      strict,
+      leftInside: false,
       out: [],
       pending: [],
       prevEnd: 0,
@@ -404,13 +422,15 @@ export class FlowRewrite {
     // A rewind may pass through this list: the code after its last call-holding instruction runs only in
     // normal state (reads and arithmetic alone are harmless and stay unguarded).
     const tail = list.slice(s.prevEnd)
-    if (tail.every(isPure))
+    if (s.leftInside) append(s.out, this.temps.gets(s.pending), tail)
+    else if (tail.every(isPure)) {
       append(
         s.out,
         skip === null ? this.temps.gets(s.pending) : this.temps.getsOrLeave(s.pending, skip),
         tail,
       )
-    else {
+      if (strict) append(s.out, this.leaveIfRewinding(skip))
+    } else {
       const g = this.guard(
         this.env.blockType([], exit),
         [...this.temps.gets(s.pending), ...tail],
@@ -424,6 +444,12 @@ export class FlowRewrite {
 
   private leave(skip: Instr | null): Instr[] {
     return skip === null ? [I.unreachable()] : [I.br(skip)]
+  }
+
+  /** At the end of a strict list: a rewind passing through leaves here (any non-zero state is a rewind). */
+  private leaveIfRewinding(skip: Instr | null): Instr[] {
+    if (skip === null) throw new AsyncifyError('internal: a strict list without a block to leave by')
+    return [I.globalGet(this.env.stateGlobal), I.brIf(skip)]
   }
 
   /** Positions of the site-holding instructions of a list, and the stack below each. */
@@ -467,9 +493,15 @@ export class FlowRewrite {
     const params = S.slice(S.length - c)
     const below = S.slice(0, S.length - c)
     const skippable = !(last && s.guaranteed)
-    // A structure a rewind may pass through is wrapped in `$after`: its operands are pushed outside any
-    // guard, and a non-nullable one that is null (never produced on this pass) leaves for `$after`.
-    const after: Instr | null = skippable && !this.fn.siteIndex.has(ins) ? I.block(null, []) : null
+    const structure = !this.fn.siteIndex.has(ins)
+    // leavesAtEnds: the last block of a list a rewind may pass through leaves by the list's own skip block,
+    // also at the ends of its lists, so that what follows it needs no guard. On a C switch (nested blocks,
+    // each case after the end of one) this keeps the guards out of every case a rewind cannot target.
+    const leavesAtEnds = skippable && structure && last && s.skip !== null && ins.op.control === 'block'
+    // Otherwise a structure a rewind may pass through is wrapped in `$after`: its operands are pushed outside
+    // any guard, and a non-nullable one that is null (never produced on this pass) leaves for `$after`.
+    const after: Instr | null = leavesAtEnds ? s.skip : skippable && structure ? I.block(null, []) : null
+    s.leftInside = leavesAtEnds
     const seg = this.segment(s, p, ins, S, params, below, after)
     const results = concrete(t.results, ins.op.name)
     const next = s.list[p + 1]
@@ -500,7 +532,7 @@ export class FlowRewrite {
       append(
         s.out,
         seg.preOut,
-        (yield this.rewriteInstr(ins, after ?? true, seg.pre, [next as Instr])) as Instr[],
+        (yield this.rewriteInstr(ins, after ?? true, seg.pre, [next as Instr], !leavesAtEnds)) as Instr[],
       )
       this.temps.release(seg.consumed)
       s.pending = seg.belowTemps
@@ -508,7 +540,11 @@ export class FlowRewrite {
       return false
     }
     const r = this.temps.spill(results)
-    append(s.out, seg.preOut, (yield this.rewriteInstr(ins, after ?? true, seg.pre, r.code)) as Instr[])
+    append(
+      s.out,
+      seg.preOut,
+      (yield this.rewriteInstr(ins, after ?? true, seg.pre, r.code, !leavesAtEnds)) as Instr[],
+    )
     this.temps.release(seg.consumed)
     s.pending = [...seg.belowTemps, ...r.temps]
     s.prevEnd = p + 1

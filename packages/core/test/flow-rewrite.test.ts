@@ -93,6 +93,41 @@ describe('FlowRewrite', () => {
   })
 })
 
+describe('FlowRewrite: code a passing rewind cannot reach stays unguarded', () => {
+  const store = () => [i32(0), i32(0), op('i32.store', { align: 2, offset: 0, mem: 0 })]
+
+  it('an if arm without sites: a rewind passes through the arm holding them, so the other is not guarded', () => {
+    const a = sleep()
+    const b = sleep()
+    const branch = op('if', { blockType: null, body: [i32(1), a, op('drop')], else: store() })
+    const body: FuncBody = { kind: 'func', locals: [], body: [get(0), branch, i32(2), b] }
+    const { flow } = rewrite(['i32'], ['i32'], body, [a, b])
+    // While rewinding the condition is 1 (the then arm, which skips to $after when the target is b).
+    expect(shape(flow.list)).toContain('i32.const 1 global.get i32.const 2 i32.ne select if[')
+    expect(shape(branch.else ?? [])).toBe('i32.const 0 i32.const 0 i32.store')
+  })
+
+  it("the last block of a list a rewind passes through leaves by the list's skip block at its end", () => {
+    const a = sleep()
+    const b = sleep()
+    // Like a C switch: the case code after the inner block's end is reached by a branch to its label.
+    const inner = op('block', { blockType: null, body: [i32(1), a, op('drop')] })
+    const outer = op('block', { blockType: null, body: [inner, ...store()] })
+    const body: FuncBody = { kind: 'func', locals: [], body: [outer, i32(2), b] }
+    const { flow } = rewrite([], ['i32'], body, [a, b])
+    const after = flow.list[0] as Instr
+    expect(after.body?.[0]).toBe(outer)
+    // The inner block is not wrapped: its list ends by leaving for the outer $after while rewinding ...
+    expect(shape(outer.body ?? [])).toBe(
+      'block[local.get 0 i32.const 0 i32.le_u if[i32.const 1 call drop i32.const 0 global.get br_if drop] ' +
+        'global.get br_if] ' +
+        'i32.const 0 i32.const 0 i32.store',
+    )
+    expect(inner.body?.at(-1)?.target).toBe(after)
+    // ... so the store after it needs no guard. (Without the leave, a rewind targeting b would run it.)
+  })
+})
+
 describe('TempPool', () => {
   it('reuses a temp of the same type once it is released; non-nullable values go to nullable temps', () => {
     const s = sleep()
