@@ -6,9 +6,11 @@
  *    `idx <= N` (idx is the target while rewinding, 0 in normal state);
  *  - values on the operand stack below a site-holding instruction are stored to temp locals where they are
  *    produced and pushed back after it (constants and unwritten local reads are made again instead);
- *  - a structure a rewind may pass through without its target inside is wrapped in a block `$after`, which
- *    its lists leave when skipping, except the last block of such a list, which leaves by the list's own
- *    skip block, also at the ends of its lists, so that the code after it needs no guard (C switches);
+ *  - a structure a rewind may pass through without its target inside leaves by a block when skipping (a
+ *    new `$after` around it, or the one its list leaves by when it is the list's last holder), also at the
+ *    ends of its lists, so that no passing rewind reaches the code after it;
+ *  - normal-state code right after a holder joins the holder's call guard or `$after` instead of getting
+ *    a guard of its own (joinOrAppend);
  *  - an `if` holding sites takes its condition from idx while rewinding, and then never enters an arm
  *    without sites;
  *  - after each site, `i32.const N; global.get state; br_if $unwind; drop` (retargeted later to the exit
@@ -125,7 +127,7 @@ export interface FlowResult {
   unwind: Instr
   /** Each site's branches to `$unwind` (`br_if`, and `br` where a thrown unwind is caught), by site number. */
   unwindBranches: Instr[][]
-  /** Guards whose else arm only runs while rewinding (liveness ignores those arms). */
+  /** Guards whose else arm only runs while rewinding, and branches taken only then (liveness ignores both). */
   guards: Set<Instr>
   /** Locals a site needs on rewind beyond what is live after it (callees, host arguments, non-nullables). */
   forced: Map<number, number[]>
@@ -138,10 +140,13 @@ interface ListState {
   guaranteed: boolean
   /** Otherwise the block a rewind passing through leaves by (the `$after` around its structure). */
   skip: Instr | null
-  /** A rewind passing through must leave by `skip`, not fall out of the list's end (see leavesAtEnds). */
-  strict: boolean
   /** The last site-holding instruction was a structure that a passing rewind leaves by `skip` itself. */
   leftInside: boolean
+  /**
+   * What the normal-state code after the holder emitted last can join, while nothing follows it in `out`:
+   * the holder's call guard, or the `$after` around it (see joinOrAppend).
+   */
+  join: Instr | null
   out: Instr[]
   /** The frame's stack between call-holding instructions lives in these (bottom → top). */
   pending: Operand[]
@@ -238,10 +243,10 @@ export class FlowRewrite {
 
   /**
    * `ins` with its operands pushed by `pre` and its results taken by `post`. `skippable`: null when the
-   * target of a rewind reaching it is inside; else the `$after` block wrapping it (a structure), or true (a
-   * call, which is guarded instead). `wrap` false: `skippable` is an enclosing block that the structure's
-   * lists leave by at their ends too (leavesAtEnds), so it is not wrapped and nothing after it is reached
-   * by a passing rewind.
+   * target of a rewind reaching it is inside; else the block a passing rewind leaves by (a structure), or
+   * true (a call, which is guarded instead). A structure's lists then leave by that block at their ends
+   * too, so a passing rewind never reaches what follows the structure: its results are taken
+   * unguarded. `wrap`: the block is a new `$after` around the structure (else an enclosing one).
    */
   private *rewriteInstr(
     ins: Instr,
@@ -257,17 +262,17 @@ export class FlowRewrite {
     const results = concrete(t.results, ins.op.name)
     const after = skippable === null || skippable === true ? null : skippable
     const inside = (l: Instr[], entry: ValType[], rewound = true): Step<Instr[]> =>
-      this.rewriteList(l, entry, results, after === null || !rewound, after, !wrap)
+      this.rewriteList(l, entry, results, after === null || !rewound, after)
     let inner: Instr[]
     const control = ins.op.control
     if (control === 'if') {
       // While rewinding the condition is recomputed from the call index: the arm holding the target, and
-      // when the target lies beyond this if, an arm holding sites (its lists then skip everything). So an arm
-      // without sites is entered only in normal state and needs no guard. Only with no other arm to pass
-      // through, the else arm is taken.
+      // when the target lies beyond this if, an arm holding sites (its lists then leave by the skip block;
+      // falling out of the if, even without an else, would run what follows it). So an arm without sites
+      // is entered only in normal state and needs no guard.
       const thenSites = this.siteRangeOf(ins.body ?? [])
       const elseHasSites = ins.else !== undefined && this.siteRangeOf(ins.else) !== null
-      const throughThen = thenSites !== null && !elseHasSites && (ins.else?.length ?? 0) > 0
+      const throughThen = thenSites !== null && !elseHasSites
       const blockParams = params.slice(0, -1)
       ins.body = (yield inside(ins.body ?? [], blockParams, thenSites !== null)) as Instr[]
       if (ins.else !== undefined) ins.else = (yield inside(ins.else, blockParams, !throughThen)) as Instr[]
@@ -284,18 +289,7 @@ export class FlowRewrite {
       )
     } else throw new AsyncifyError(`internal: ${ins.op.name} holds a call site`)
     if (after === null || !wrap) return [...pre, ...inner, ...post]
-    let tail = post
-    if (post.length > 0) {
-      // A rewind passing through never gets here (it leaves for $after), but a tail of pure code may
-      // fall through: keep the results' locals as restored then.
-      const g = this.guard(
-        this.env.blockType(results, []),
-        post,
-        results.map(() => I.drop()),
-      )
-      tail = [...this.stateIs(0), g]
-    }
-    after.body = [...pre, ...inner, ...tail]
+    after.body = [...pre, ...inner, ...post]
     return [after]
   }
 
@@ -374,13 +368,12 @@ export class FlowRewrite {
     exit: ValType[],
     guaranteed: boolean,
     skip: Instr | null,
-    strict = false,
   ): Step<Instr[]> {
     const { positions, stacks } = this.siteHolders(list)
     if (positions.length === 0) {
       // An arm without calls, next to one that has them: a rewind passing through must not run it.
       if (guaranteed) return list
-      if (list.every(isPure)) return strict ? [...list, ...this.leaveIfRewinding(skip)] : list
+      if (list.every(isPure)) return [...list, ...this.leaveIfRewinding(skip)]
       const g = this.guard(this.env.blockType(entry, exit), list, [
         ...entry.map(() => I.drop()),
         ...this.leave(skip),
@@ -391,8 +384,8 @@ export class FlowRewrite {
       list,
       guaranteed,
       skip,
-      strict,
       leftInside: false,
+      join: null,
       out: [],
       pending: [],
       prevEnd: 0,
@@ -429,14 +422,15 @@ export class FlowRewrite {
         skip === null ? this.temps.gets(s.pending) : this.temps.getsOrLeave(s.pending, skip),
         tail,
       )
-      if (strict) append(s.out, this.leaveIfRewinding(skip))
+      if (skip !== null) append(s.out, this.leaveIfRewinding(skip))
     } else {
-      const g = this.guard(
-        this.env.blockType([], exit),
-        [...this.temps.gets(s.pending), ...tail],
-        this.leave(skip),
-      )
-      s.out.push(...this.stateIs(0), g)
+      const code = [...this.temps.gets(s.pending), ...tail]
+      const g = this.joinable(s)
+      if (g !== null && g.op.name === 'if') {
+        g.blockType = this.env.blockType([], exit)
+        append(g.body as Instr[], code)
+        g.else = this.leave(skip)
+      } else s.out.push(...this.stateIs(0), this.guard(this.env.blockType([], exit), code, this.leave(skip)))
     }
     this.temps.release(s.pending)
     return s.out
@@ -446,10 +440,16 @@ export class FlowRewrite {
     return skip === null ? [I.unreachable()] : [I.br(skip)]
   }
 
-  /** At the end of a strict list: a rewind passing through leaves here (any non-zero state is a rewind). */
+  /**
+   * At the end of a list a rewind may pass through: it leaves here rather than fall out of the list (any
+   * non-zero state is a rewind then).
+   */
   private leaveIfRewinding(skip: Instr | null): Instr[] {
-    if (skip === null) throw new AsyncifyError('internal: a strict list without a block to leave by')
-    return [I.globalGet(this.env.stateGlobal), I.brIf(skip)]
+    if (skip === null)
+      throw new AsyncifyError('internal: a list a rewind passes through has no block to leave by')
+    const leave = I.brIf(skip)
+    this.guards.add(leave) // taken only while rewinding: liveness ignores it, as it ignores guards' else arms
+    return [I.globalGet(this.env.stateGlobal), leave]
   }
 
   /** Positions of the site-holding instructions of a list, and the stack below each. */
@@ -494,12 +494,13 @@ export class FlowRewrite {
     const below = S.slice(0, S.length - c)
     const skippable = !(last && s.guaranteed)
     const structure = !this.fn.siteIndex.has(ins)
-    // leavesAtEnds: the last block of a list a rewind may pass through leaves by the list's own skip block,
-    // also at the ends of its lists, so that what follows it needs no guard. On a C switch (nested blocks,
-    // each case after the end of one) this keeps the guards out of every case a rewind cannot target.
-    const leavesAtEnds = skippable && structure && last && s.skip !== null && ins.op.control === 'block'
-    // Otherwise a structure a rewind may pass through is wrapped in `$after`: its operands are pushed outside
-    // any guard, and a non-nullable one that is null (never produced on this pass) leaves for `$after`.
+    // A structure a rewind may pass through leaves by a block when skipping, also at the ends of its lists,
+    // so what follows it needs no guard: the list's own skip block when it is the last holder
+    // (leavesAtEnds: nothing of this list follows it), else a new `$after` around it, which the
+    // normal-state code up to the next holder joins (emitHolder). Its operands are pushed outside any guard, and a non-nullable one that is null (never
+    // produced on this pass) leaves by that block too. On a C switch (nested blocks, each case after the
+    // end of one) this keeps the guards out of every case a rewind cannot target.
+    const leavesAtEnds = skippable && structure && last && s.skip !== null
     const after: Instr | null = leavesAtEnds ? s.skip : skippable && structure ? I.block(null, []) : null
     s.leftInside = leavesAtEnds
     const seg = this.segment(s, p, ins, S, params, below, after)
@@ -522,33 +523,69 @@ export class FlowRewrite {
         rest = p + 2
       }
       const rewritten = (yield this.rewriteInstr(ins, null, seg.pre, post)) as Instr[]
-      append(s.out, seg.preOut, rewritten, afterTarget, s.list.slice(rest))
+      this.joinOrAppend(s, seg.preOut)
+      append(s.out, rewritten, afterTarget, s.list.slice(rest))
       this.temps.release([...seg.consumed, ...seg.belowTemps])
       return true
     }
     if (resultTaken) {
       // The result goes where the program puts it, inside the guard: a skipped call leaves the local
       // as restored.
-      append(
-        s.out,
-        seg.preOut,
-        (yield this.rewriteInstr(ins, after ?? true, seg.pre, [next as Instr], !leavesAtEnds)) as Instr[],
-      )
+      const rewritten = (yield this.rewriteInstr(
+        ins,
+        after ?? true,
+        seg.pre,
+        [next as Instr],
+        !leavesAtEnds,
+      )) as Instr[]
+      this.emitHolder(s, seg.preOut, rewritten, leavesAtEnds ? null : after)
       this.temps.release(seg.consumed)
       s.pending = seg.belowTemps
       s.prevEnd = p + 2
       return false
     }
     const r = this.temps.spill(results)
-    append(
-      s.out,
-      seg.preOut,
-      (yield this.rewriteInstr(ins, after ?? true, seg.pre, r.code, !leavesAtEnds)) as Instr[],
-    )
+    const rewritten = (yield this.rewriteInstr(ins, after ?? true, seg.pre, r.code, !leavesAtEnds)) as Instr[]
+    this.emitHolder(s, seg.preOut, rewritten, leavesAtEnds ? null : after)
     this.temps.release(seg.consumed)
     s.pending = [...seg.belowTemps, ...r.temps]
     s.prevEnd = p + 1
     return false
+  }
+
+  /**
+   * Appends a skippable holder's code: `preOut` (the normal-state guard of the code before it), then the
+   * holder. `after`: the `$after` wrapping it, if it is a structure.
+   */
+  private emitHolder(s: ListState, preOut: Instr[], rewritten: Instr[], after: Instr | null): void {
+    this.joinOrAppend(s, preOut)
+    append(s.out, rewritten)
+    const last = rewritten[rewritten.length - 1] as Instr
+    s.join = after ?? (this.guards.has(last) ? last : null)
+  }
+
+  /** `preOut` (empty, or a normal-state guard without results) joins the holder before it, or is appended. */
+  private joinOrAppend(s: ListState, preOut: Instr[]): void {
+    const g = preOut.length === 3 ? this.joinable(s) : null
+    const inner = preOut[2]
+    if (g !== null && inner !== undefined && inner.blockType === null && inner.else === undefined) {
+      append(g.body as Instr[], inner.body as Instr[])
+      this.guards.delete(inner)
+    } else append(s.out, preOut)
+  }
+
+  /**
+   * What the normal-state code right after the holder just emitted can join: its call guard or its
+   * `$after`, inside which that code runs exactly in normal state. After a call's guard `idx <= N`: idx is
+   * 0 in normal state, or a target already resumed, which lies before (a loop resets idx), while a rewind
+   * passing here targets a later call. After a structure: a passing rewind has left the `$after`. One branch
+   * fewer, and the state global is not read again.
+   */
+  private joinable(s: ListState): Instr | null {
+    const g = s.join
+    return g !== null && s.out[s.out.length - 1] === g && g.blockType === null && g.else === undefined
+      ? g
+      : null
   }
 
   /**

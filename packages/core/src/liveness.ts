@@ -84,8 +84,8 @@ export function liveAfterSites(
   localCount: number,
   sites: Map<Instr, number>,
   exits: Label[],
-  /** Guards whose else arm only runs while rewinding: normal execution, which is all an unwind must
-   * preserve, never takes it, so it contributes nothing to what is live. */
+  /** Guards whose else arm only runs while rewinding, and `br_if`s taken only then: normal execution,
+   * which is all an unwind must preserve, never takes them, so they contribute nothing to what is live. */
   guards: Set<Instr> = new Set(),
 ): Map<number, LocalSet> {
   const a = new Liveness(root, localCount, sites, exits, guards)
@@ -299,6 +299,8 @@ class Liveness {
       case 'br':
         return this.liveAt(ins.target).clone()
       case 'br_if':
+        if (!this.guards.has(ins)) live.unionWith(this.liveAt(ins.target))
+        return live
       case 'br_on_null':
       case 'br_on_non_null':
       case 'br_on_cast':

@@ -128,6 +128,39 @@ describe('FlowRewrite: code a passing rewind cannot reach stays unguarded', () =
   })
 })
 
+describe('FlowRewrite: normal-state code joins the holder before it', () => {
+  const store = () => [i32(0), i32(0), op('i32.store', { align: 2, offset: 0, mem: 0 })]
+
+  it("after a call: the code up to the next call goes inside the call's guard", () => {
+    const a = sleep()
+    const b = sleep()
+    const body: FuncBody = {
+      kind: 'func',
+      locals: [],
+      body: [i32(1), a, op('drop'), ...store(), get(0), i32(7), op('i32.mul'), get(0), b, op('i32.add')],
+    }
+    const { flow } = rewrite(['i32'], ['i32'], body, [a, b])
+    // `idx <= 0` holds exactly when the code after a may run: in normal state, or once a has resumed.
+    expect(shape(flow.list)).toBe(
+      'local.get 1 i32.const 0 i32.le_u if[i32.const 1 call drop i32.const 0 global.get br_if drop ' +
+        'i32.const 0 i32.const 0 i32.store local.get 0 i32.const 7 i32.mul local.set 2] ' +
+        'local.get 0 call local.set 3 i32.const 1 global.get br_if drop local.get 2 local.get 3 i32.add',
+    )
+  })
+
+  it('an if without else that a rewind passes through: the then arm is taken and leaves at its end', () => {
+    const a = sleep()
+    const b = sleep()
+    const branch = op('if', { blockType: null, body: [i32(1), a, op('drop')] })
+    const body: FuncBody = { kind: 'func', locals: [], body: [get(0), branch, ...store(), i32(2), b] }
+    const { flow } = rewrite(['i32'], ['i32'], body, [a, b])
+    // Falling out of the if would run the store while rewinding to b.
+    expect(shape(flow.list)).toContain('i32.const 1 global.get i32.const 2 i32.ne select if[')
+    expect(shape((branch.body ?? []).slice(-2))).toBe('global.get br_if')
+    expect(branch.body?.at(-1)?.target).toBe(flow.list[0])
+  })
+})
+
 describe('TempPool', () => {
   it('reuses a temp of the same type once it is released; non-nullable values go to nullable temps', () => {
     const s = sleep()
