@@ -497,9 +497,10 @@ export class FlowRewrite {
     // A structure a rewind may pass through leaves by a block when skipping, also at the ends of its lists,
     // so what follows it needs no guard: the list's own skip block when it is the last holder
     // (leavesAtEnds: nothing of this list follows it), else a new `$after` around it, which the
-    // normal-state code up to the next holder joins (emitHolder). Its operands are pushed outside any guard, and a non-nullable one that is null (never
-    // produced on this pass) leaves by that block too. On a C switch (nested blocks, each case after the
-    // end of one) this keeps the guards out of every case a rewind cannot target.
+    // normal-state code up to the next holder joins (emitHolder). Its operands are pushed outside any
+    // guard, and a non-nullable one that is null (never produced on this pass) leaves by that block too.
+    // On a C switch (nested blocks, each case after the end of one) this keeps the guards out of every
+    // case a rewind cannot target.
     const leavesAtEnds = skippable && structure && last && s.skip !== null
     const after: Instr | null = leavesAtEnds ? s.skip : skippable && structure ? I.block(null, []) : null
     s.leftInside = leavesAtEnds
