@@ -524,7 +524,7 @@ export class FlowRewrite {
         rest = p + 2
       }
       const rewritten = (yield this.rewriteInstr(ins, null, seg.pre, post)) as Instr[]
-      this.joinOrAppend(s, seg.preOut)
+      this.joinOrAppend(s, seg.stored)
       append(s.out, rewritten, afterTarget, s.list.slice(rest))
       this.temps.release([...seg.consumed, ...seg.belowTemps])
       return true
@@ -539,7 +539,7 @@ export class FlowRewrite {
         [next as Instr],
         !leavesAtEnds,
       )) as Instr[]
-      this.emitHolder(s, seg.preOut, rewritten, leavesAtEnds ? null : after)
+      this.emitHolder(s, seg.stored, rewritten, leavesAtEnds ? null : after)
       this.temps.release(seg.consumed)
       s.pending = seg.belowTemps
       s.prevEnd = p + 2
@@ -547,7 +547,7 @@ export class FlowRewrite {
     }
     const r = this.temps.spill(results)
     const rewritten = (yield this.rewriteInstr(ins, after ?? true, seg.pre, r.code, !leavesAtEnds)) as Instr[]
-    this.emitHolder(s, seg.preOut, rewritten, leavesAtEnds ? null : after)
+    this.emitHolder(s, seg.stored, rewritten, leavesAtEnds ? null : after)
     this.temps.release(seg.consumed)
     s.pending = [...seg.belowTemps, ...r.temps]
     s.prevEnd = p + 1
@@ -555,24 +555,22 @@ export class FlowRewrite {
   }
 
   /**
-   * Appends a skippable holder's code: `preOut` (the normal-state guard of the code before it), then the
-   * holder. `after`: the `$after` wrapping it, if it is a structure.
+   * Appends a skippable holder's code: `stored` (the normal-state code before it), then the holder.
+   * `after`: the `$after` wrapping it, if it is a structure.
    */
-  private emitHolder(s: ListState, preOut: Instr[], rewritten: Instr[], after: Instr | null): void {
-    this.joinOrAppend(s, preOut)
+  private emitHolder(s: ListState, stored: Instr[], rewritten: Instr[], after: Instr | null): void {
+    this.joinOrAppend(s, stored)
     append(s.out, rewritten)
     const last = rewritten[rewritten.length - 1] as Instr
     s.join = after ?? (this.guards.has(last) ? last : null)
   }
 
-  /** `preOut` (empty, or a normal-state guard without results) joins the holder before it, or is appended. */
-  private joinOrAppend(s: ListState, preOut: Instr[]): void {
-    const g = preOut.length === 3 ? this.joinable(s) : null
-    const inner = preOut[2]
-    if (g !== null && inner !== undefined && inner.blockType === null && inner.else === undefined) {
-      append(g.body as Instr[], inner.body as Instr[])
-      this.guards.delete(inner)
-    } else append(s.out, preOut)
+  /** Normal-state code without results: it joins the holder before it, or gets a guard of its own. */
+  private joinOrAppend(s: ListState, stored: Instr[]): void {
+    if (stored.length === 0) return
+    const g = this.joinable(s)
+    if (g !== null) append(g.body as Instr[], stored)
+    else s.out.push(...this.stateIs(0), this.guard(null, stored))
   }
 
   /**
@@ -590,9 +588,10 @@ export class FlowRewrite {
   }
 
   /**
-   * The code between the previous site-holding instruction and the one at `p`: `preOut` runs before the
-   * instruction's own guard (flat `if`s: nesting the segment inside the call's guard made QuickJS's
-   * interpreter 25% slower on the normal path), `pre` pushes its operands. `belowTemps` hold the values
+   * The code between the previous site-holding instruction and the one at `p`: `stored` is normal-state
+   * code without results that runs before the instruction's own guard (flat `if`s: nesting the segment
+   * inside the call's guard made QuickJS's interpreter 25% slower on the normal path; see joinOrAppend),
+   * `pre` pushes its operands. `belowTemps` hold the values
    * below the operands, `consumed` the temps read back here (free once the instruction is generated).
    */
   private segment(
@@ -603,10 +602,9 @@ export class FlowRewrite {
     params: ValType[],
     below: ValType[],
     after: Instr | null,
-  ): { pre: Instr[]; preOut: Instr[]; belowTemps: Operand[]; consumed: Operand[] } {
+  ): { pre: Instr[]; stored: Instr[]; belowTemps: Operand[]; consumed: Operand[] } {
     const c = params.length
     const pre: Instr[] = []
-    const preOut: Instr[] = []
     const getsHere = (values: Operand[]): Instr[] =>
       after === null ? this.temps.gets(values) : this.temps.getsOrLeave(values, after)
     // Operands that matter while rewinding are kept in locals saved with every call they lead to: the
@@ -634,14 +632,14 @@ export class FlowRewrite {
       const consumed = pending.slice(pending.length - c)
       pre.push(...getsHere(consumed))
       keepArgs(consumed)
-      return { pre, preOut, belowTemps: pending.slice(0, pending.length - c), consumed }
+      return { pre, stored: [], belowTemps: pending.slice(0, pending.length - c), consumed }
     }
     if (!keepAny && below.length === 0 && !this.temps.holdsNonNull(pending) && code.every(isPure)) {
       // (Not with non-nullable pending values: unguarded, they would be read while still null.)
       // Reads and arithmetic only: harmless to run while rewinding (the operands it makes are ignored
       // then), so it needs no guard.
       append(pre, getsHere(pending), code)
-      return { pre, preOut, belowTemps: [], consumed: pending }
+      return { pre, stored: [], belowTemps: [], consumed: pending }
     }
     // One operand leaves the guard as its result (a default stands in while rewinding); several, or one
     // without a default, are stored to locals inside it, which is also what binaryen's tree IR wants.
@@ -649,12 +647,11 @@ export class FlowRewrite {
       const { code: stored, temps } = this.spillAtProducers(code, pending, S, (v, at) =>
         this.recomputable(s, v, s.prevEnd + at),
       )
-      if (stored.length > 0) preOut.push(...this.stateIs(0), this.guard(null, stored))
       pre.push(...getsHere(temps.slice(below.length)))
       keepArgs(temps.slice(below.length))
       return {
         pre,
-        preOut,
+        stored,
         belowTemps: temps.slice(0, below.length),
         consumed: [...pending.filter(v => !temps.includes(v)), ...temps.slice(below.length)],
       }
@@ -666,7 +663,7 @@ export class FlowRewrite {
       this.defaults(params, 'passed to a skipped call'),
     )
     pre.push(...this.stateIs(0), g)
-    return { pre, preOut, belowTemps: [], consumed: pending }
+    return { pre, stored: [], belowTemps: [], consumed: pending }
   }
 
   /**
