@@ -4,12 +4,15 @@
  *  - Save groups: sites with the same live set share one save/restore block; when the per-site blocks
  *    would add up to much more code than one block for their union, the union is saved at every site.
  *  - Layout: a frame is `[saved locals][call index: i32]`; numbers take their size, references 4 bytes
- *    (the index of the slot their value went to, see ref-slots.ts).
+ *    (the index of the slot their value went to, see ref-slots.ts). The buffer is a stack of frames: an
+ *    unwind pushes the innermost frame first, so a rewind, which starts at the outermost, pops them in
+ *    order. A frame is reserved or released with one bump of the buffer's `current`, written inline:
+ *    a call to a shared helper costs more than the bump itself while V8 runs baseline code.
  *  - Exits: each group has its own `$unwind` block, followed by its saves, so a site's unwind branch
  *    reaches only the saves of its own live set (one shared exit would make every saved local look live
  *    at every call, keeping hundreds of values alive through hot code).
- *  - Prologue: while rewinding, pop the call index and restore the locals of its group. Epilogue: push the
- *    call index and return stand-in results.
+ *  - Prologue: while rewinding, pop the frame and restore the locals of its call index's group. Epilogue:
+ *    return stand-in results.
  */
 import { STATE } from '@unplugin-asyncify/runtime/abi'
 import { type Instr, opByName, type ValType, valTypeText } from '@unplugin-asyncify/wasm'
@@ -124,29 +127,69 @@ export function buildFrames(
     maxFrame = Math.max(maxFrame, size + 4)
     savedLocals += g.locals.length
     const { save, load } = saveAndLoad(env, types, g.locals, offsets, locals.ptr)
-    if (size > 0) {
-      save.unshift(I.i32(size), I.call(env.helpers.unwindTake), I.localSet(locals.ptr))
-      load.unshift(I.i32(size), I.call(env.helpers.rewindTake), I.localSet(locals.ptr))
-    }
-    saves.push(save)
-    loads.push(load)
+    saves.push([
+      ...bump(env, 'unwind', size + 4, locals.ptr),
+      ...save,
+      I.localGet(locals.ptr),
+      I.localGet(locals.idx),
+      I.store('i32.store', env.mem, size),
+    ])
+    const popped = bump(env, 'rewind', size + 4, locals.ptr)
+    // With one group the call index is read from the popped frame; with more it picks the group first.
+    loads.push(
+      groups.length === 1 ? [...popped, ...readIndex(env, locals, size), ...load] : [...popped, ...load],
+    )
   }
   const prologue: Instr[] = [
     I.globalGet(env.stateGlobal),
     I.i32(STATE.rewinding),
     I.plain('i32.eq'),
-    I.ifElse(null, [
-      I.call(env.helpers.rewindIndex),
-      I.localSet(locals.idx),
-      ...dispatch(loads, groupOfSite, locals.idx),
-    ]),
+    I.ifElse(
+      null,
+      groups.length === 1
+        ? (loads[0] as Instr[])
+        : [...peekIndex(env, locals.idx), ...dispatch(loads, groupOfSite, locals.idx)],
+    ),
   ]
   done.body = [
     ...exits(flow, saves, groupOfSite, locals.idx),
-    I.call(env.helpers.unwindFinish),
     ...(throws ? [{ op: opByName('throw'), tag: env.throwing.tag as number }] : standInResults(env, fn)),
   ]
   return { body: [...prologue, done], saveBlocks: groups.length, maxFrameBytes: maxFrame, savedLocals }
+}
+
+/**
+ * Reserves (unwind) or releases (rewind) `bytes` at the top of the buffer and leaves the frame's start in
+ * `ptr`: `current` is where the next frame goes, so an unwind takes the frame at `current`, a rewind the
+ * one just below it.
+ */
+function bump(env: FunctionEnv, dir: 'unwind' | 'rewind', bytes: number, ptr: number): Instr[] {
+  const p = env.ptr
+  const n = p === 'i64' ? I.i64(BigInt(bytes)) : I.i32(bytes)
+  const current = [I.globalGet(env.dataGlobal), I.load(`${p}.load`, env.mem, 0)]
+  const next =
+    dir === 'unwind'
+      ? [...current, I.localTee(ptr), n, I.plain(`${p}.add`)]
+      : [...current, n, I.plain(`${p}.sub`), I.localTee(ptr)]
+  return [I.globalGet(env.dataGlobal), ...next, I.store(`${p}.store`, env.mem, 0)]
+}
+
+/** `idx` = the call index of the frame at `ptr` whose locals take `size` bytes. */
+function readIndex(env: FunctionEnv, locals: { idx: number; ptr: number }, size: number): Instr[] {
+  return [I.localGet(locals.ptr), I.load('i32.load', env.mem, size), I.localSet(locals.idx)]
+}
+
+/** `idx` = the call index of the top frame, before its size (its group's) is known: the last 4 bytes. */
+function peekIndex(env: FunctionEnv, idx: number): Instr[] {
+  const p = env.ptr
+  return [
+    I.globalGet(env.dataGlobal),
+    I.load(`${p}.load`, env.mem, 0),
+    p === 'i64' ? I.i64(4n) : I.i32(4),
+    I.plain(`${p}.sub`),
+    I.load('i32.load', env.mem, 0),
+    I.localSet(idx),
+  ]
 }
 
 /** The stores of one group's locals into the frame at `ptr`, and the loads back. */
@@ -212,18 +255,18 @@ function dispatch(perGroup: Instr[][], groupOfSite: number[], idx: number): Inst
 /**
  * The unwind exits: `flow.unwind` (holding the body) is the first group's; each further group gets a block
  * around the previous ones, and every site's branch is retargeted to its group's block. Each block's
- * saves follow its end; all of them leave the call index on the stack.
+ * saves follow its end (each group's saves include its frame's call index).
  */
 function exits(flow: FlowResult, saves: Instr[][], groupOfSite: number[], idx: number): Instr[] {
-  if (saves.length === 1) return [flow.unwind, I.localSet(idx), ...(saves[0] as Instr[]), I.localGet(idx)]
-  const finish = I.block('i32', [])
+  if (saves.length === 1) return [flow.unwind, I.localSet(idx), ...(saves[0] as Instr[])]
+  const finish = I.block(null, [])
   const blocks = saves.map((_, g) => (g === 0 ? flow.unwind : I.block('i32', [])))
   flow.unwindBranches.forEach((branches, n) => {
     for (const br of branches) br.target = blocks[groupOfSite[n] as number]
   })
   let inner: Instr = flow.unwind
   for (let g = 0; g < blocks.length; g++) {
-    const save = [inner, I.localSet(idx), ...(saves[g] as Instr[]), I.localGet(idx)]
+    const save = [inner, I.localSet(idx), ...(saves[g] as Instr[])]
     const outer = g === blocks.length - 1 ? finish : (blocks[g + 1] as Instr)
     outer.body = g === blocks.length - 1 ? save : [...save, I.br(finish)]
     inner = outer
