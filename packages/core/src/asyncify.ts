@@ -230,6 +230,7 @@ function functionEnv(
     dataGlobal: globals.data,
     mem: data.mem,
     ptr: data.ptr,
+    helpers: added.helpers,
     refSlot: (h, dir) => added.refSlot(h, dir),
     standIns: throwing.standIns,
     throwing,

@@ -6,8 +6,8 @@
  *  - Layout: a frame is `[saved locals][call index: i32]`; numbers take their size, references 4 bytes
  *    (the index of the slot their value went to, see ref-slots.ts). The buffer is a stack of frames: an
  *    unwind pushes the innermost frame first, so a rewind, which starts at the outermost, pops them in
- *    order. A frame is reserved or released with one bump of the buffer's `current`, written inline:
- *    a call to a shared helper costs more than the bump itself while V8 runs baseline code.
+ *    order. A frame is reserved or released with one bump of the buffer's `current` (one helper call
+ *    each way; the call index is stored in the frame, not pushed by a second call).
  *  - Exits: each group has its own `$unwind` block, followed by its saves, so a site's unwind branch
  *    reaches only the saves of its own live set (one shared exit would make every saved local look live
  *    at every call, keeping hundreds of values alive through hot code).
@@ -160,18 +160,11 @@ export function buildFrames(
 
 /**
  * Reserves (unwind) or releases (rewind) `bytes` at the top of the buffer and leaves the frame's start in
- * `ptr`: `current` is where the next frame goes, so an unwind takes the frame at `current`, a rewind the
- * one just below it.
+ * `ptr` (a call to the frame helper; see FrameHelpers for why not inline).
  */
 function bump(env: FunctionEnv, dir: 'unwind' | 'rewind', bytes: number, ptr: number): Instr[] {
-  const p = env.ptr
-  const n = p === 'i64' ? I.i64(BigInt(bytes)) : I.i32(bytes)
-  const current = [I.globalGet(env.dataGlobal), I.load(`${p}.load`, env.mem, 0)]
-  const next =
-    dir === 'unwind'
-      ? [...current, I.localTee(ptr), n, I.plain(`${p}.add`)]
-      : [...current, n, I.plain(`${p}.sub`), I.localTee(ptr)]
-  return [I.globalGet(env.dataGlobal), ...next, I.store(`${p}.store`, env.mem, 0)]
+  const helper = dir === 'unwind' ? env.helpers.unwindTake : env.helpers.rewindTake
+  return [I.i32(bytes), I.call(helper), I.localSet(ptr)]
 }
 
 /** `idx` = the call index of the frame at `ptr` whose locals take `size` bytes. */

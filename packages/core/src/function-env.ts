@@ -1,5 +1,6 @@
 /** What the instrumentation of any one function needs to know about the module (made once per module). */
 import type { BlockType, Instr, Module, TypingContext, ValType } from '@unplugin-asyncify/wasm'
+import type { FrameHelpers } from './api.js'
 import type { Hierarchy } from './ref-slots.js'
 
 export interface FunctionEnv {
@@ -12,6 +13,7 @@ export interface FunctionEnv {
   ptr: 'i32' | 'i64'
   /** Returns a block type for [params] → [results], adding a function type when needed. */
   blockType(params: ValType[], results: ValType[]): BlockType
+  helpers: FrameHelpers
   /** Function saving a reference of this hierarchy to a slot (ref → i32), and loading it back (i32 → ref). */
   refSlot(h: Hierarchy, dir: 'save' | 'load'): number
   /** Stand-in values (what an unwinding function returns), per type. */

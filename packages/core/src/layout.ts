@@ -19,7 +19,7 @@ import {
   type ValType,
   valTypeText,
 } from '@unplugin-asyncify/wasm'
-import { apiFunctions, internFuncType } from './api.js'
+import { apiFunctions, type FrameHelpers, frameHelperFunctions, internFuncType } from './api.js'
 import { I, nullable } from './build.js'
 import { AsyncifyError, AsyncifyOptionError } from './errors.js'
 import { exportsAllocator } from './metadata.js'
@@ -167,12 +167,13 @@ interface Planned {
 }
 
 /**
- * The functions the rewrite adds: the API (exported, serving the removed imports) and (on first use) the
- * reference-slot functions with their tables and globals. Each is appended when its index is handed out;
- * `fill` writes the bodies.
+ * The functions the rewrite adds: the API (exported, serving the removed imports), the frame helpers,
+ * and (on first use) the reference-slot functions with their tables and globals. Each is appended when
+ * its index is handed out; `fill` writes the bodies.
  */
 export class NewFunctions {
   readonly api: Record<ApiName, number>
+  readonly helpers: FrameHelpers
   private readonly planned: Planned[] = []
   private readonly named: boolean
   private slots: RefSlotLayout | null = null
@@ -201,6 +202,10 @@ export class NewFunctions {
       exportUnique(m, EXPORTS[a.name], 'func', index)
     }
     this.api = apiIndex
+    const [rewindTake, unwindTake] = frameHelperFunctions(apiEnv).map(h =>
+      this.append(h.type, h.name, () => h.body),
+    ) as [number, number]
+    this.helpers = { rewindTake, unwindTake }
   }
 
   private readonly typeCache = new Map<string, number>()

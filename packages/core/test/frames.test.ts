@@ -74,17 +74,15 @@ describe('buildFrames', () => {
     const [prologue, , , , outer] = r.body as Instr[]
     expect(prologue?.op.name).toBe('global.get')
     expect(outer).toBe(done)
-    // Rewinding: pop the 8-byte frame (current -= 8, ptr = current), read the call index after the saved
-    // local, load local 0.
+    // Rewinding: pop the 8-byte frame (helper 101), read the call index after the saved local, load local 0.
     expect(shape(r.body.slice(0, 4))).toBe(
-      `global.get i32.const 2 i32.eq if[global.get global.get i32.load i32.const 8 i32.sub local.tee ${ptr} i32.store local.get ${ptr} i32.load local.set ${idx} local.get ${ptr} i32.load local.set 0]`,
+      `global.get i32.const 2 i32.eq if[i32.const 8 call local.set ${ptr} local.get ${ptr} i32.load local.set ${idx} local.get ${ptr} i32.load local.set 0]`,
     )
-    // Unwinding: the exit reserves 8 bytes (ptr = current, current += 8), saves local 0 and stores the
-    // call index after it.
+    // Unwinding: the exit reserves 8 bytes (helper 102), saves local 0 and stores the call index after it.
     const tail = shape(done.body ?? [])
     expect(tail).toMatch(
       new RegExp(
-        `^block\\[.*\\] local\\.set ${idx} global\\.get global\\.get i32\\.load local\\.tee ${ptr} i32\\.const 8 i32\\.add i32\\.store local\\.get ${ptr} local\\.get 0 i32\\.store local\\.get ${ptr} local\\.get ${idx} i32\\.store i32\\.const 0$`,
+        `^block\\[.*\\] local\\.set ${idx} i32\\.const 8 call local\\.set ${ptr} local\\.get ${ptr} local\\.get 0 i32\\.store local\\.get ${ptr} local\\.get ${idx} i32\\.store i32\\.const 0$`,
       ),
     )
   })

@@ -39,7 +39,7 @@ export function moduleWith(
   return { m, type }
 }
 
-/** A FunctionEnv for `m` whose slot functions are fake indices (the tests only read code). */
+/** A FunctionEnv for `m` whose helpers and slot functions are fake indices (the tests only read code). */
 export function envFor(m: Module): FunctionEnv {
   const standIns = new StandIns(m)
   return {
@@ -51,6 +51,7 @@ export function envFor(m: Module): FunctionEnv {
     ptr: 'i32',
     blockType: (params, results) =>
       params.length === 0 && results.length <= 1 ? (results[0] ?? null) : internFuncType(m, params, results),
+    helpers: { rewindTake: 101, unwindTake: 102 },
     refSlot: (_h, dir) => (dir === 'save' ? 110 : 111),
     standIns,
     throwing: { tag: null, isThrower: () => false, mayThrowUnwind: () => false },
