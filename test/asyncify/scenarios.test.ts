@@ -356,9 +356,26 @@ function binaryenAsyncify(input: Uint8Array, optimize: OptimizeLevel, tag: strin
   return new Uint8Array(readFileSync(outPath))
 }
 
-describe.each(LEVELS)('optimize %s', optimize => {
+/**
+ * Each level with the default options, and two with every function that can have one given a
+ * normal-state copy (normal-copy.ts; the default budget admits none in modules this small), so that each
+ * scenario also unwinds from the copies and rewinds into the rewritten bodies.
+ */
+const CASES: [OptimizeLevel, { normalCopies?: number }][] = [
+  ...LEVELS.map((o): [OptimizeLevel, { normalCopies?: number }] => [o, {}]),
+  [0, { normalCopies: 100 }],
+  [1, { normalCopies: 100 }],
+]
+
+describe.each(CASES)('optimize %s %o', (optimize, copies) => {
+  it('functions whose loops hold sites get normal-state copies exactly when asked', async () => {
+    const { report } = await build(wat(REPEAT), { optimize, ...copies })
+    const copied = report.instrumented.filter(f => f.normalCopy).map(f => f.name)
+    expect(copied.sort()).toEqual(copies.normalCopies === 100 ? ['repeat', 'sum'] : [])
+  })
+
   it('single sleep', async () => {
-    const { binary, report } = await build(wat(SINGLE), { optimize })
+    const { binary, report } = await build(wat(SINGLE), { optimize, ...copies })
     expect(instrumentedNames({ binary, report })).toEqual(['main'])
     expect(report.suspendingExports).toEqual(['main'])
     const sleep = sleeper((v: number) => v * 10)
@@ -373,7 +390,7 @@ describe.each(LEVELS)('optimize %s', optimize => {
   })
 
   it('repeated sleeps in a loop (10)', async () => {
-    const { binary } = await build(wat(REPEAT), { optimize })
+    const { binary } = await build(wat(REPEAT), { optimize, ...copies })
     const sleep = sleeper((v: number) => v + 100)
     const d = await instantiateAsyncified(binary, { env: { sleep: sleep.fn } }, DRIVER)
     let acc = 0
@@ -383,7 +400,7 @@ describe.each(LEVELS)('optimize %s', optimize => {
   })
 
   it('a loop computing a sum, sleeping each iteration', async () => {
-    const { binary } = await build(wat(REPEAT), { optimize })
+    const { binary } = await build(wat(REPEAT), { optimize, ...copies })
     const sleep = sleeper((v: number) => v * v)
     const d = await instantiateAsyncified(binary, { env: { sleep: sleep.fn } }, DRIVER)
     let sum = 0
@@ -393,7 +410,7 @@ describe.each(LEVELS)('optimize %s', optimize => {
   })
 
   it('locals and params of every numeric type and v128 survive the sleep', async () => {
-    const { binary } = await build(wat(LOCALS, features.SIMD128), { optimize })
+    const { binary } = await build(wat(LOCALS, features.SIMD128), { optimize, ...copies })
     const sleep = sleeper((v: number) => v + 1)
     const d = await instantiateAsyncified(binary, { env: { sleep: sleep.fn } }, DRIVER)
     const a = 0x12345678
@@ -421,7 +438,7 @@ describe.each(LEVELS)('optimize %s', optimize => {
   })
 
   it('deep call chain (depth 20) where only some callees sleep', async () => {
-    const result = await build(wat(CHAIN), { optimize })
+    const result = await build(wat(CHAIN), { optimize, ...copies })
     // f18, f19 and $pure reach no sleep: not instrumented.
     expect(instrumentedNames(result)).toEqual(Array.from({ length: 18 }, (_, i) => `f${i}`).sort())
     const sleep = sleeper((v: number) => v * 1000 + 1)
@@ -432,7 +449,7 @@ describe.each(LEVELS)('optimize %s', optimize => {
   })
 
   it('recursive factorial sleeping at each step', async () => {
-    const { binary } = await build(wat(FACT), { optimize })
+    const { binary } = await build(wat(FACT), { optimize, ...copies })
     const sleep = sleeper((v: number) => v)
     const d = await instantiateAsyncified(binary, { env: { sleep: sleep.fn } }, DRIVER)
     expect(await d.callWithStats('fact', 20)).toEqual({ result: 2432902008176640000n, unwinds: 20 })
@@ -441,7 +458,7 @@ describe.each(LEVELS)('optimize %s', optimize => {
   })
 
   it('call_indirect through a table', async () => {
-    const result = await build(wat(INDIRECT), { optimize, ignoreIndirect: false })
+    const result = await build(wat(INDIRECT), { optimize, ...copies, ignoreIndirect: false })
     const names = instrumentedNames(result)
     // The indirect caller and its caller are instrumented; targets of other signatures are not.
     expect(names).toEqual(['all', 'dispatch', 's_add', 's_sub'])
@@ -460,7 +477,7 @@ describe.each(LEVELS)('optimize %s', optimize => {
   })
 
   it('call_indirect with ignoreIndirect: the indirect caller is not instrumented', async () => {
-    const result = await build(wat(INDIRECT), { optimize, ignoreIndirect: true })
+    const result = await build(wat(INDIRECT), { optimize, ...copies, ignoreIndirect: true })
     expect(instrumentedNames(result)).toEqual(['s_add', 's_sub'])
     const d = await instantiateAsyncified(result.binary, { env: { sleep: async () => 0 } }, DRIVER)
     // A non-sleeping target still runs normally.
@@ -468,7 +485,7 @@ describe.each(LEVELS)('optimize %s', optimize => {
   })
 
   it('if/else: the arm taken on the way down is the one rewound into', async () => {
-    const { binary } = await build(wat(BRANCHES), { optimize })
+    const { binary } = await build(wat(BRANCHES), { optimize, ...copies })
     const sleep = sleeper((v: number) => v + 100)
     const d = await instantiateAsyncified(binary, { env: { sleep: sleep.fn } }, DRIVER)
     const x = d.exports as { get_flag(): number }
@@ -481,7 +498,7 @@ describe.each(LEVELS)('optimize %s', optimize => {
   })
 
   it('nested ifs', async () => {
-    const { binary } = await build(wat(BRANCHES), { optimize })
+    const { binary } = await build(wat(BRANCHES), { optimize, ...copies })
     const sleep = sleeper((v: number) => v + 100)
     const d = await instantiateAsyncified(binary, { env: { sleep: sleep.fn } }, DRIVER)
     const cases: [number, number, number, number, number[]][] = [
@@ -498,7 +515,7 @@ describe.each(LEVELS)('optimize %s', optimize => {
   })
 
   it('sleeps inside a br_table switch (its index changed before the sleep)', async () => {
-    const { binary } = await build(wat(BRANCHES), { optimize })
+    const { binary } = await build(wat(BRANCHES), { optimize, ...copies })
     const sleep = sleeper((v: number) => v * 2)
     const d = await instantiateAsyncified(binary, { env: { sleep: sleep.fn } }, DRIVER)
     const cases: [number, number, number, number[]][] = [
@@ -516,7 +533,7 @@ describe.each(LEVELS)('optimize %s', optimize => {
   })
 
   it('values on the operand stack below the sleeping call', async () => {
-    const { binary } = await build(wat(STACK), { optimize })
+    const { binary } = await build(wat(STACK), { optimize, ...copies })
     const sleep = sleeper((v: number) => v * 3)
     let ticks = 0
     const d = await instantiateAsyncified(binary, { env: { sleep: sleep.fn, tick: () => ++ticks } }, DRIVER)
@@ -540,7 +557,7 @@ describe.each(LEVELS)('optimize %s', optimize => {
   })
 
   it('multi-value results and block parameters across sleeps', async () => {
-    const { binary } = await build(wat(MULTI, features.Multivalue), { optimize })
+    const { binary } = await build(wat(MULTI, features.Multivalue), { optimize, ...copies })
     const sleep = sleeper((v: number) => v * 2)
     const d = await instantiateAsyncified(binary, { env: { sleep: sleep.fn } }, DRIVER)
     expect(await d.callWithStats('pair', 5)).toEqual({ result: [10, 13], unwinds: 2 })
@@ -551,7 +568,7 @@ describe.each(LEVELS)('optimize %s', optimize => {
   })
 
   it('control flow odds and ends (indirect recursion, br_if values, return, tee, tail call)', async () => {
-    const { binary } = await build(wat(CONTROL, features.TailCall), { optimize })
+    const { binary } = await build(wat(CONTROL, features.TailCall), { optimize, ...copies })
     const d = await instantiateAsyncified(binary, { env: { sleep: async (v: number) => v * 3 } }, DRIVER)
     expect(await d.callWithStats('ind', 4)).toEqual({ result: 3 * (4 + 3 + 2 + 1), unwinds: 5 })
     expect(await d.callWithStats('loopval', 10)).toEqual({ result: 400, unwinds: 4 })
@@ -568,6 +585,7 @@ describe.each(LEVELS)('optimize %s', optimize => {
   it('exception handling: sleeps in try_table bodies, payloads and after handlers', async () => {
     const { binary } = await build(wat(EXCEPTIONS, features.ExceptionHandling | features.ReferenceTypes), {
       optimize,
+      ...copies,
     })
     const sleep = async (v: number): Promise<number> => {
       await Promise.resolve()
@@ -633,13 +651,13 @@ describe.each(LEVELS)('optimize %s', optimize => {
   // Calls that may reach host code keep their operands for the rewind, as binaryen's do: the import that
   // JS re-enters while rewinding sees the same arguments.
   it('JS in the middle (A → JS → B → sleep) matches binaryen asyncify', async () => {
-    const ours = (await build(wat(JS_MIDDLE), { optimize })).binary
+    const ours = (await build(wat(JS_MIDDLE), { optimize, ...copies })).binary
     expect(await runJsMiddle(ours)).toEqual(jsMiddleExpected)
   })
 
   // The import that suspended is itself called again while rewinding, with its original argument.
   it('an import called again while rewinding gets its original arguments', async () => {
-    const { binary } = await build(wat(REWIND_ARGS), { optimize })
+    const { binary } = await build(wat(REWIND_ARGS), { optimize, ...copies })
     const seen: number[][] = []
     let ex: AsyncifyControl & { memory: WebAssembly.Memory; main(x: number): number }
     const { instance } = await WebAssembly.instantiate(binary, {
@@ -668,7 +686,7 @@ describe.each(LEVELS)('optimize %s', optimize => {
   })
 
   it('three coroutines with separate buffers, resumed in rotating order', async () => {
-    const { binary } = await build(wat(COROUTINE), { optimize })
+    const { binary } = await build(wat(COROUTINE), { optimize, ...copies })
     const output: number[] = []
     const parked = new Map<number, () => void>()
     let current = -1

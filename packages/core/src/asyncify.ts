@@ -23,6 +23,7 @@ import { type FunctionEnv, instrumentFunction } from './instrument-function.js'
 import { addStateGlobals, NewFunctions, placeDataMemory, type StateGlobals } from './layout.js'
 import { type LegacyEhTranslation, translateInIr } from './legacy-eh.js'
 import { exportedMemoryName, stackPointerAccess, suspendingImportFacts, withMetadata } from './metadata.js'
+import { chooseNormalCopies } from './normal-copy.js'
 import { optimizeModule } from './optimize.js'
 import { type AsyncifyOptions, type ResolvedOptions, resolveOptions } from './options.js'
 import { keepOriginalBytes, prepareInput } from './prepare-input.js'
@@ -37,6 +38,8 @@ export interface InstrumentedFunction {
   sites: number
   /** Locals saved over all its call sites (sum of the per-site sets, deduplicated by set). */
   savedLocals: number
+  /** It got a normal-state copy of its body (the `normalCopies` option). */
+  normalCopy: boolean
   /** Largest frame one unwind of it writes, in bytes. */
   maxFrameBytes: number
 }
@@ -130,7 +133,7 @@ export async function asyncifyWith(
   )
   const changed = new Set<number>()
   const env = functionEnv(m, globals, data, added, throwing)
-  const instrumented = instrumentAll(m, plan, env, added.shift, changed)
+  const instrumented = instrumentAll(m, plan, env, added.shift, changed, opts.normalCopies)
   added.fill()
   if (opts.asserts) addAsserts(m, analysis, plan, globals.state, added.shift, changed)
   const features = opts.optimize === 0 ? 0 : usedFeatures(m)
@@ -170,6 +173,7 @@ export async function asyncifyWith(
         reason: reasonChain(analysis, r.info),
         sites: r.sites,
         savedLocals: r.savedLocals,
+        normalCopy: r.normalCopy,
         maxFrameBytes: r.maxFrameBytes,
       })),
       sites: instrumented.reduce((n, r) => n + r.sites, 0),
@@ -238,7 +242,9 @@ function functionEnv(
   }
 }
 
-type Instrumented = Pick<InstrumentedFunction, 'sites' | 'savedLocals' | 'maxFrameBytes'> & { info: FuncInfo }
+type Instrumented = Pick<InstrumentedFunction, 'sites' | 'savedLocals' | 'maxFrameBytes' | 'normalCopy'> & {
+  info: FuncInfo
+}
 
 /** Instruments every planned function (`shift`: from the analysis' function indices to today's). */
 function instrumentAll(
@@ -247,8 +253,15 @@ function instrumentAll(
   env: FunctionEnv,
   shift: (old: number) => number,
   changed: Set<number>,
+  /** The `normalCopies` budget (percent of the module's instructions). */
+  copyBudget: number,
 ): Instrumented[] {
   const imported = countImports(m, 'func')
+  const bodies = plan.funcs.map(({ info, sites }) => ({
+    body: bodyOf(m, shift(info.index) - imported),
+    sites,
+  }))
+  const copied = chooseNormalCopies(m, bodies, copyBudget)
   return plan.funcs.map(({ info, sites }) => {
     const d = shift(info.index) - imported
     const func = m.funcs[d]
@@ -262,13 +275,14 @@ function instrumentAll(
         body: bodyOf(m, d),
         sites,
         hostSites: plan.hostSites,
+        normalCopy: copied.has(bodyOf(m, d)),
       })
     } catch (e) {
       if (e instanceof AsyncifyError) throw e
       throw new AsyncifyError(`while instrumenting ${info.name}: ${(e as Error).message}`)
     }
     changed.add(d)
-    return { info, sites: r.sites, savedLocals: r.savedLocals, maxFrameBytes: r.maxFrameBytes }
+    return { info, ...r }
   })
 }
 

@@ -131,6 +131,23 @@ export interface FlowResult {
   guards: Set<Instr>
   /** Locals a site needs on rewind beyond what is live after it (callees, host arguments, non-nullables). */
   forced: Map<number, number[]>
+  /** What a normal-state copy of the body must store where this rewrite does (normal-copy.ts). */
+  copy: CopyFacts
+}
+
+/**
+ * The locals a normal-state copy of the body (normal-copy.ts) must write as this rewrite does, so that an
+ * unwind from the copy saves what the rewritten body reads on rewind.
+ */
+export interface CopyFacts {
+  /** False when some value is held where the copy cannot store it (a block parameter, say). */
+  possible: boolean
+  /** The temp holding the callee of each indirect site (one of its forced locals). */
+  calleeTemps: Map<number, number>
+  /** Per site whose arguments are kept for the rewind: code that stores them and pushes them back. */
+  keptArgs: Map<number, Instr[]>
+  /** Original instructions whose single result is held in a temp across a site, and that temp. */
+  tees: Map<Instr, number>
 }
 
 /** One list being rewritten: its position in the structure, and the values pending between segments. */
@@ -161,6 +178,14 @@ export class FlowRewrite {
   private readonly unwindBranches: Instr[][] = []
   private readonly guards = new Set<Instr>()
   private readonly forced = new Map<number, number[]>()
+  private readonly copy: CopyFacts = {
+    possible: true,
+    calleeTemps: new Map(),
+    keptArgs: new Map(),
+    tees: new Map(),
+  }
+  /** The original instruction whose result each temp was last stored from (null: not a single result). */
+  private readonly storedFrom = new Map<number, Instr | null>()
   private readonly temps: TempPool
   /** How many loops enclose the code being rewritten. */
   private loopDepth = 0
@@ -176,8 +201,8 @@ export class FlowRewrite {
 
   run(): FlowResult {
     const list = runNested(this.rewriteList(this.fn.body.body, [], this.fn.type.results, true, null))
-    const { unwind, unwindBranches, guards, forced } = this
-    return { list, unwind, unwindBranches, guards, forced }
+    const { unwind, unwindBranches, guards, forced, copy } = this
+    return { list, unwind, unwindBranches, guards, forced, copy }
   }
 
   // ---- small code pieces ----
@@ -303,6 +328,7 @@ export class FlowRewrite {
       const calleeType = params[params.length - 1] as ValType
       const callee = this.temps.take(calleeType)
       this.forced.set(n, [...(this.forced.get(n) ?? []), callee])
+      this.copy.calleeTemps.set(n, callee)
       const select: Instr =
         typeof calleeType === 'string' ? I.select() : I.selectTyped(ref(calleeType.heap, true))
       inner.push(I.localGet(callee), ...this.notRewinding(), select, I.localTee(callee))
@@ -394,6 +420,7 @@ export class FlowRewrite {
     if (entry.length > 0) {
       // Block parameters: stored only in normal state, so a rewind keeps what the prologue restored.
       const sp = this.temps.spill(entry)
+      for (const t of sp.temps) this.storedFrom.set(t, null)
       const g = this.guard(
         this.env.blockType(entry, []),
         sp.code,
@@ -505,6 +532,7 @@ export class FlowRewrite {
     const after: Instr | null = leavesAtEnds ? s.skip : skippable && structure ? I.block(null, []) : null
     s.leftInside = leavesAtEnds
     const seg = this.segment(s, p, ins, S, params, below, after)
+    for (const v of seg.belowTemps) if (typeof v === 'number') this.heldAcross(v)
     const results = concrete(t.results, ins.op.name)
     const next = s.list[p + 1]
     const resultTaken = results.length === 1 && (next?.op.name === 'local.set' || next?.op.name === 'drop')
@@ -546,12 +574,20 @@ export class FlowRewrite {
       return false
     }
     const r = this.temps.spill(results)
+    for (const t of r.temps) this.storedFrom.set(t, results.length === 1 ? ins : null)
     const rewritten = (yield this.rewriteInstr(ins, after ?? true, seg.pre, r.code, !leavesAtEnds)) as Instr[]
     this.emitHolder(s, seg.stored, rewritten, leavesAtEnds ? null : after)
     this.temps.release(seg.consumed)
     s.pending = [...seg.belowTemps, ...r.temps]
     s.prevEnd = p + 1
     return false
+  }
+
+  /** The value in temp `t` is held across a site: a normal-state copy must store it there too. */
+  private heldAcross(t: number): void {
+    const from = this.storedFrom.get(t)
+    if (from === undefined || from === null || this.temps.nonNull.has(t)) this.copy.possible = false
+    else this.copy.tees.set(from, t)
   }
 
   /**
@@ -622,6 +658,13 @@ export class FlowRewrite {
         else if (v.op.name === 'local.get') kept.push(v.local as number)
       })
       if (kept.length === 0) return
+      const n = this.fn.siteIndex.get(ins)
+      if (n === undefined) this.copy.possible = false
+      else {
+        // The copy stores the arguments as this rewrite does: temps from the stack, recomputed ones dropped.
+        const stores = values.map(v => (typeof v === 'number' ? I.localSet(v) : I.drop())).reverse()
+        this.copy.keptArgs.set(n, [...stores, ...this.temps.gets(values)])
+      }
       const [lo, hi] = this.rangeOf(ins)
       for (let n = lo; n <= hi; n++) this.forced.set(n, [...(this.forced.get(n) ?? []), ...kept])
     }
@@ -709,8 +752,11 @@ export class FlowRewrite {
         temps[k] = seg[at] as Instr
         moved.add(at)
       } else {
-        temps[k] = this.temps.take(S[k] as ValType)
-        if (k < endFrom) after.set((stack[k] as { at: number }).at, I.localSet(temps[k] as number))
+        const t = this.temps.take(S[k] as ValType)
+        temps[k] = t
+        // (Here k >= keepPending: `at` is the producer, or -1 for a value stored at the end.)
+        if (at >= 0) after.set(at, I.localSet(t))
+        this.storedFrom.set(t, at >= 0 ? (seg[at] as Instr) : null)
       }
     }
     const code: Instr[] = this.temps.gets(pendingIn.slice(keepPending))

@@ -7,6 +7,8 @@
  *     skips straight to the call it resumes and an unwind leaves through `$unwind` after any site;
  *  3. frames (frames.ts): liveness per site decides the save groups; their saves and restores, the
  *     prologue and the epilogue.
+ * Between 2 and 3, a function chosen for it gets a second, uninstrumented body for normal state beside
+ * the rewritten one (normal-copy.ts).
  * What every function needs to know about the module is in function-env.ts.
  */
 export type { FunctionEnv } from './function-env.js'
@@ -17,6 +19,7 @@ import { type FlowResult, FlowRewrite } from './flow-rewrite.js'
 import { buildFrames } from './frames.js'
 import type { FunctionEnv } from './function-env.js'
 import { type LocalSet, liveAfterSites } from './liveness.js'
+import { attachNormalCopy, buildNormalCopy, snapshotForCopy } from './normal-copy.js'
 import { type PreparedFunction, prepareFunction } from './prepare-function.js'
 
 /** The function to instrument. */
@@ -30,6 +33,8 @@ export interface FunctionToInstrument {
   sites: Set<Instr>
   /** Sites that may call host code: their arguments are saved and passed again on rewind. */
   hostSites: Set<Instr>
+  /** Give it a copy of its body for normal state if it can have one (normal-copy.ts). */
+  normalCopy: boolean
 }
 
 export interface FunctionResult {
@@ -39,15 +44,22 @@ export interface FunctionResult {
   /** Bytes the deepest save of this function writes (largest live set + the call index). */
   maxFrameBytes: number
   savedLocals: number
+  /** It got a normal-state copy of its body. */
+  normalCopy: boolean
 }
 
 export function instrumentFunction(env: FunctionEnv, f: FunctionToInstrument): FunctionResult {
   const { body } = f
   const fn = prepareFunction(env.typing, f.name, f.typeIndex, body, f.sites, f.hostSites)
-  if (fn.siteCount === 0) return { sites: 0, saveBlocks: 0, maxFrameBytes: 0, savedLocals: 0 }
+  if (fn.siteCount === 0)
+    return { sites: 0, saveBlocks: 0, maxFrameBytes: 0, savedLocals: 0, normalCopy: false }
   const idx = fn.locals.add('i32')
   const ptr = fn.locals.add(env.ptr)
+  // Taken before the flow rewrite, which edits the body's structures in place.
+  const snapshot = f.normalCopy ? snapshotForCopy(env, fn) : null
   const { flow, done, live } = rewriteFlow(env, fn, idx)
+  const copy = snapshot === null ? null : buildNormalCopy(env, fn, flow, snapshot)
+  if (copy !== null) attachNormalCopy(env, flow, done, copy)
   const frames = buildFrames(env, fn, flow, live, done, { idx, ptr }, env.throwing.isThrower(f.index))
   body.body = frames.body
   return {
@@ -55,6 +67,7 @@ export function instrumentFunction(env: FunctionEnv, f: FunctionToInstrument): F
     saveBlocks: frames.saveBlocks,
     maxFrameBytes: frames.maxFrameBytes,
     savedLocals: frames.savedLocals,
+    normalCopy: copy !== null,
   }
 }
 

@@ -196,6 +196,14 @@ const ROWS = {
     '-s',
     "binaryen's shrink level likewise (set by `optimize`: 1 for `s`, 2 for `z`)",
   ),
+  normalCopies: integer({
+    doc: "give the functions with the most calls that may unwind inside loops an uninstrumented copy for normal state (see docs/asyncify.md), adding up to this percent of the module's instructions (0: none)",
+    min: 0,
+    max: 100,
+    default: r => ((r.shrinkLevel as number) > 0 ? 0 : 8),
+    defaultDoc: '8, or 0 when shrinking (`-Os`, `-Oz`)',
+    arg: '<percent>',
+  }),
   ...wasmOptBooleans({
     converge: ['--converge', '-c', 'optimize again while the output keeps getting smaller'],
     debugInfo: [

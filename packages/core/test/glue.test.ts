@@ -16,7 +16,15 @@ writeFileSync(
 
 const report: AsyncifyReport = {
   instrumented: [
-    { index: 3, name: 'main', reason: ['main', 'env.sleep'], sites: 1, savedLocals: 2, maxFrameBytes: 16 },
+    {
+      index: 3,
+      name: 'main',
+      reason: ['main', 'env.sleep'],
+      sites: 1,
+      savedLocals: 2,
+      maxFrameBytes: 16,
+      normalCopy: false,
+    },
   ],
   sites: 1,
   suspendingExports: ['main'],
