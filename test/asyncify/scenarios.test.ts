@@ -389,6 +389,29 @@ describe.each(CASES)('optimize %s %o', (optimize, copies) => {
     expect(d.rewinds).toBe(2)
   })
 
+  it("a loop that leaves by a branch to the function's own label", async () => {
+    // (binaryen's text parser turns the branch into one to a block around the body; a branch to the
+    // function's label itself is covered by normal-copy.test.ts and, end to end, by vips and DuckDB.)
+    const text = `(module
+      (import "env" "sleep" (func $sleep (param i32) (result i32)))
+      (memory (export "memory") 1)
+      (func (export "until") (param $n i32) (result i32) (local $i i32)
+        (loop $l
+          (local.set $i (i32.add (local.get $i) (call $sleep (local.get $i))))
+          (br_if 1 (local.get $i) (i32.ge_u (local.get $i) (local.get $n)))
+          (br $l))
+        (unreachable)))`
+    const { binary, report } = await build(wat(text), { optimize, ...copies })
+    expect(report.instrumented[0]?.normalCopy).toBe(copies.normalCopies === 100)
+    const d = await instantiateAsyncified(
+      binary,
+      { env: { sleep: sleeper((v: number) => v + 1).fn } },
+      DRIVER,
+    )
+    // i: 0 → 1 → 3 → 7 → 15
+    expect(await d.callWithStats('until', 10)).toEqual({ result: 15, unwinds: 4 })
+  })
+
   it('repeated sleeps in a loop (10)', async () => {
     const { binary } = await build(wat(REPEAT), { optimize, ...copies })
     const sleep = sleeper((v: number) => v + 100)

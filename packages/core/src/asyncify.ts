@@ -235,6 +235,7 @@ function functionEnv(
     mem: data.mem,
     ptr: data.ptr,
     helpers: added.helpers,
+    rewindFunction: added.rewindFunction,
     refSlot: (h, dir) => added.refSlot(h, dir),
     standIns: throwing.standIns,
     throwing,

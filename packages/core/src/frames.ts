@@ -103,8 +103,15 @@ export interface FramesResult {
 }
 
 /**
+ * The unwind exits of a function's normal-state copy (normal-copy.ts): its own `$unwind` block and
+ * branches, and its `$done`, whose body buildFrames writes as it writes the rewritten body's.
+ */
+export type CopyExits = Pick<FlowResult, 'unwind' | 'unwindBranches'> & { done: Instr }
+
+/**
  * Builds the final body: prologue, then `block $done { <$unwind exits around the rewritten body>;
- * epilogue }`. `done` is the block the rewritten body branches to when it completes normally.
+ * epilogue }`. `done` is the block the rewritten body branches to when it completes normally. A
+ * normal-state copy gets the same exits (the same saves, so the rewind restores what it saved).
  */
 export function buildFrames(
   env: FunctionEnv,
@@ -115,25 +122,30 @@ export function buildFrames(
   locals: { idx: number; ptr: number },
   /** The function leaves by throwing the unwind tag (see unwind-throw.ts) instead of returning. */
   throws: boolean,
+  copy: CopyExits | null = null,
 ): FramesResult {
   const { groups, groupOfSite } = saveGroups(fn.siteCount, live, flow.forced, [locals.idx, locals.ptr])
   const types = fn.locals.types
   let maxFrame = 0
   let savedLocals = 0
-  const saves: Instr[][] = []
   const loads: Instr[][] = []
+  // (A function: the copy's exits need saves of their own, instructions are not shared between lists.)
+  const saves = (): Instr[][] =>
+    groups.map(g => {
+      const { offsets, size } = frameLayout(types, g.locals)
+      return [
+        ...bump(env, 'unwind', size + 4, locals.ptr),
+        ...saveAndLoad(env, types, g.locals, offsets, locals.ptr).save,
+        I.localGet(locals.ptr),
+        I.localGet(locals.idx),
+        I.store('i32.store', env.mem, size),
+      ]
+    })
   for (const g of groups) {
     const { offsets, size } = frameLayout(types, g.locals)
     maxFrame = Math.max(maxFrame, size + 4)
     savedLocals += g.locals.length
-    const { save, load } = saveAndLoad(env, types, g.locals, offsets, locals.ptr)
-    saves.push([
-      ...bump(env, 'unwind', size + 4, locals.ptr),
-      ...save,
-      I.localGet(locals.ptr),
-      I.localGet(locals.idx),
-      I.store('i32.store', env.mem, size),
-    ])
+    const { load } = saveAndLoad(env, types, g.locals, offsets, locals.ptr)
     const popped = bump(env, 'rewind', size + 4, locals.ptr)
     // With one group the call index is read from the popped frame; with more it picks the group first.
     loads.push(
@@ -151,10 +163,10 @@ export function buildFrames(
         : [...peekIndex(env, locals.idx), ...dispatch(loads, groupOfSite, locals.idx)],
     ),
   ]
-  done.body = [
-    ...exits(flow, saves, groupOfSite, locals.idx),
-    ...(throws ? [{ op: opByName('throw'), tag: env.throwing.tag as number }] : standInResults(env, fn)),
-  ]
+  const epilogue = (): Instr[] =>
+    throws ? [{ op: opByName('throw'), tag: env.throwing.tag as number }] : standInResults(env, fn)
+  done.body = [...exits(flow, saves(), groupOfSite, locals.idx), ...epilogue()]
+  if (copy !== null) copy.done.body = [...exits(copy, saves(), groupOfSite, locals.idx), ...epilogue()]
   return { body: [...prologue, done], saveBlocks: groups.length, maxFrameBytes: maxFrame, savedLocals }
 }
 
@@ -250,7 +262,12 @@ function dispatch(perGroup: Instr[][], groupOfSite: number[], idx: number): Inst
  * around the previous ones, and every site's branch is retargeted to its group's block. Each block's
  * saves follow its end (each group's saves include its frame's call index).
  */
-function exits(flow: FlowResult, saves: Instr[][], groupOfSite: number[], idx: number): Instr[] {
+function exits(
+  flow: Pick<FlowResult, 'unwind' | 'unwindBranches'>,
+  saves: Instr[][],
+  groupOfSite: number[],
+  idx: number,
+): Instr[] {
   if (saves.length === 1) return [flow.unwind, I.localSet(idx), ...(saves[0] as Instr[])]
   const finish = I.block(null, [])
   const blocks = saves.map((_, g) => (g === 0 ? flow.unwind : I.block('i32', [])))

@@ -7,8 +7,8 @@
  *     skips straight to the call it resumes and an unwind leaves through `$unwind` after any site;
  *  3. frames (frames.ts): liveness per site decides the save groups; their saves and restores, the
  *     prologue and the epilogue.
- * Between 2 and 3, a function chosen for it gets a second, uninstrumented body for normal state beside
- * the rewritten one (normal-copy.ts).
+ * Between 2 and 3, a function chosen for it gets an uninstrumented copy of its body for normal state,
+ * and its rewritten body moves to a function of its own (normal-copy.ts).
  * What every function needs to know about the module is in function-env.ts.
  */
 export type { FunctionEnv } from './function-env.js'
@@ -19,7 +19,7 @@ import { type FlowResult, FlowRewrite } from './flow-rewrite.js'
 import { buildFrames } from './frames.js'
 import type { FunctionEnv } from './function-env.js'
 import { type LocalSet, liveAfterSites } from './liveness.js'
-import { attachNormalCopy, buildNormalCopy, snapshotForCopy } from './normal-copy.js'
+import { bodyWithCopy, buildNormalCopy, moveRewrittenBody, snapshotForCopy } from './normal-copy.js'
 import { type PreparedFunction, prepareFunction } from './prepare-function.js'
 
 /** The function to instrument. */
@@ -59,9 +59,14 @@ export function instrumentFunction(env: FunctionEnv, f: FunctionToInstrument): F
   const snapshot = f.normalCopy ? snapshotForCopy(env, fn) : null
   const { flow, done, live } = rewriteFlow(env, fn, idx)
   const copy = snapshot === null ? null : buildNormalCopy(env, fn, flow, snapshot)
-  if (copy !== null) attachNormalCopy(env, flow, done, copy)
-  const frames = buildFrames(env, fn, flow, live, done, { idx, ptr }, env.throwing.isThrower(f.index))
-  body.body = frames.body
+  const throws = env.throwing.isThrower(f.index)
+  const frames = buildFrames(env, fn, flow, live, done, { idx, ptr }, throws, copy)
+  if (copy === null) body.body = frames.body
+  else {
+    const rewound: FuncBody = { kind: 'func', locals: body.locals.slice(), body: frames.body }
+    moveRewrittenBody(body, rewound)
+    body.body = bodyWithCopy(env, fn, env.rewindFunction(f.name, f.typeIndex, rewound), copy)
+  }
   return {
     sites: fn.siteCount,
     saveBlocks: frames.saveBlocks,

@@ -258,6 +258,13 @@ export class NewFunctions {
     return index
   }
 
+  /**
+   * A new function of type `type` holding `body`: the rewritten body of a function `name` that runs a
+   * normal-state copy of itself (normal-copy.ts).
+   */
+  readonly rewindFunction = (name: string, type: number, body: FuncBody): number =>
+    this.append(type, `${name}$asyncify_rewind`, () => body)
+
   /** Whether reference slots were used (so `asyncify_release_refs` is exported). */
   get usesRefSlots(): boolean {
     return this.slots !== null

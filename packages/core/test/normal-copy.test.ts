@@ -3,7 +3,13 @@ import { type FuncBody, type Instr, typingContext } from '@unplugin-asyncify/was
 import { describe, expect, it } from 'vitest'
 import { internFuncType } from '../src/api.js'
 import { rewriteFlow } from '../src/instrument-function.js'
-import { attachNormalCopy, buildNormalCopy, chooseNormalCopies, snapshotForCopy } from '../src/normal-copy.js'
+import {
+  bodyWithCopy,
+  buildNormalCopy,
+  chooseNormalCopies,
+  moveRewrittenBody,
+  snapshotForCopy,
+} from '../src/normal-copy.js'
 import { prepareFunction } from '../src/prepare-function.js'
 import { envFor, get, i32, moduleWith, op, shape, sleep } from './parts.js'
 
@@ -15,8 +21,10 @@ function copyOf(body: FuncBody, sites: Instr[], hostSites: Instr[] = []) {
   const idx = fn.locals.add('i32')
   const snapshot = snapshotForCopy(env, fn)
   if (snapshot === null) throw new Error('no snapshot')
-  const { flow, done } = rewriteFlow(env, fn, idx)
-  return { env, flow, done, copy: buildNormalCopy(env, fn, flow, snapshot) }
+  const { flow } = rewriteFlow(env, fn, idx)
+  const exits = buildNormalCopy(env, fn, flow, snapshot)
+  // The copy is the body of its own `$unwind`, before the final `br $done`.
+  return { env, fn, flow, exits, copy: exits?.unwind.body?.slice(0, -1) ?? null }
 }
 
 const CHECK = 'global.get br_if drop'
@@ -26,28 +34,19 @@ describe('buildNormalCopy', () => {
     const s = sleep()
     const loop = op('loop', { blockType: null, body: [] })
     loop.body = [i32(5), s, op('drop'), get(0), op('br_if', { target: loop })]
-    const { env, flow, done, copy } = copyOf({ kind: 'func', locals: [], body: [loop] }, [s])
-    if (copy === null) throw new Error('no copy')
+    const { env, fn, exits, copy } = copyOf({ kind: 'func', locals: [], body: [loop] }, [s])
+    if (copy === null || exits === null) throw new Error('no copy')
     expect(shape(copy)).toBe(`loop[i32.const 5 call i32.const 0 ${CHECK} drop local.get 0 br_if]`)
     const copied = copy[0] as Instr
     expect(copied).not.toBe(loop)
     expect(copied.body?.at(-1)?.target).toBe(copied)
-    // The check joins site 0's unwind branches (frames.ts retargets them by save group).
+    // The check is site 0's branch to the copy's own `$unwind` (frames.ts retargets it by save group).
     const check = copied.body?.[4] as Instr
-    expect(check.target).toBe(flow.unwind)
-    expect(flow.unwindBranches[0]).toContain(check)
-    // At entry: rewinding runs the rewritten body, normal state the copy; both complete by `br $done`.
-    attachNormalCopy(env, flow, done, copy)
-    const [state, rewinding, first, last] = [
-      ...(flow.unwind.body ?? []).slice(0, 3),
-      flow.unwind.body?.at(-1),
-    ]
-    expect([state?.op.name, rewinding?.op.name, first, last?.target]).toEqual([
-      'global.get',
-      'if',
-      copied,
-      done,
-    ])
+    expect(check.target).toBe(exits.unwind)
+    expect(exits.unwindBranches[0]).toEqual([check])
+    expect(exits.unwind.body?.at(-1)?.target).toBe(exits.done)
+    // At entry a rewind goes to the function holding the rewritten body (index 7 here), with the arguments.
+    expect(shape(bodyWithCopy(env, fn, 7, exits))).toBe('global.get if[local.get 0 call return] block[]')
   })
 
   it('tees a value held in a temp across a site where it is produced', () => {
@@ -95,6 +94,24 @@ describe('buildNormalCopy', () => {
   })
 })
 
+describe('moveRewrittenBody', () => {
+  it("retargets the branches to the function's own label, in every kind of branch", () => {
+    const from: FuncBody = { kind: 'func', locals: [], body: [] }
+    const inner = op('block', { blockType: null, body: [] })
+    const br = op('br', { target: from })
+    const table = op('br_table', { targets: [inner, from], target: from })
+    inner.body = [br, table, op('br', { target: inner })]
+    const to: FuncBody = { kind: 'func', locals: [], body: [inner] }
+    moveRewrittenBody(from, to)
+    expect([br.target, table.targets, table.target, inner.body[2]?.target]).toEqual([
+      to,
+      [inner, to],
+      to,
+      inner,
+    ])
+  })
+})
+
 describe('chooseNormalCopies', () => {
   /** A body of `size` instructions: `inLoops` sites inside a loop, padded with nops. */
   function body(inLoops: number, size: number, loop = true) {
@@ -125,5 +142,23 @@ describe('chooseNormalCopies', () => {
     expect(chooseNormalCopies(m, all, 50)).toEqual(new Set([a.body, c.body]))
     expect(chooseNormalCopies(m, all, 100)).toEqual(new Set([a.body, b.body, c.body]))
     expect(chooseNormalCopies(m, all, 0)).toEqual(new Set())
+  })
+
+  it('counts the sites of a function once more for each call to it from inside a loop', () => {
+    // g: two sites, no loop; f: a loop calling g three times. g's sites run 2 x 3 times a loop iteration.
+    const g = body(2, 10, false)
+    const callG = () => op('call', { func: 2 })
+    const f = {
+      kind: 'func',
+      locals: [],
+      body: [op('loop', { blockType: null, body: [callG(), callG(), callG()] })],
+    } as FuncBody
+    const { m } = moduleWith([], [], f)
+    m.funcs.push({ type: 0, body: g.body, raw: null, rawOffset: 0 })
+    // Function 1 is f (after the import), 2 is g. f's calls of g are sites of f too.
+    const fSites = new Set((f.body[0]?.body ?? []) as Instr[])
+    // 14 instructions in all; 75% fits g (10) but not f (4) after it: g goes first, 6 sites run vs 3.
+    expect(chooseNormalCopies(m, [{ body: f, sites: fSites }, g], 75)).toEqual(new Set([g.body]))
+    expect(chooseNormalCopies(m, [{ body: f, sites: fSites }, g], 100)).toEqual(new Set([g.body, f]))
   })
 })

@@ -52,6 +52,7 @@ export function envFor(m: Module): FunctionEnv {
     blockType: (params, results) =>
       params.length === 0 && results.length <= 1 ? (results[0] ?? null) : internFuncType(m, params, results),
     helpers: { rewindTake: 101, unwindTake: 102 },
+    rewindFunction: () => 120,
     refSlot: (_h, dir) => (dir === 'save' ? 110 : 111),
     standIns,
     throwing: { tag: null, isThrower: () => false, mayThrowUnwind: () => false },
