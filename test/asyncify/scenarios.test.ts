@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { OptimizeLevel } from '@unplugin-asyncify/core'
+import { decode } from '@unplugin-asyncify/wasm'
 import { afterAll, describe, expect, it } from 'vitest'
 import {
   type AsyncifyControl,
@@ -357,7 +358,7 @@ function binaryenAsyncify(input: Uint8Array, optimize: OptimizeLevel, tag: strin
 }
 
 /**
- * Each level with the default options, and two with every function that can have one given a
+ * Each level with the default options, and three with every function that can have one given a
  * normal-state copy (normal-copy.ts; the default budget admits none in modules this small), so that each
  * scenario also unwinds from the copies and rewinds into the rewritten bodies.
  */
@@ -365,13 +366,19 @@ const CASES: [OptimizeLevel, { normalCopies?: number }][] = [
   ...LEVELS.map((o): [OptimizeLevel, { normalCopies?: number }] => [o, {}]),
   [0, { normalCopies: 100 }],
   [1, { normalCopies: 100 }],
+  // binaryen inlines from -O2 on.
+  [3, { normalCopies: 100 }],
 ]
 
 describe.each(CASES)('optimize %s %o', (optimize, copies) => {
   it('functions whose loops hold sites get normal-state copies exactly when asked', async () => {
-    const { report } = await build(wat(REPEAT), { optimize, ...copies })
+    const { binary, report } = await build(wat(REPEAT), { optimize, ...copies })
     const copied = report.instrumented.filter(f => f.normalCopy).map(f => f.name)
     expect(copied.sort()).toEqual(copies.normalCopies === 100 ? ['repeat', 'sum'] : [])
+    // Each rewritten body lives in a function of its own, which binaryen's inliner (-O2 and above)
+    // must not put back into its one caller.
+    const { binary: plain } = await build(wat(REPEAT), { optimize, normalCopies: 0 })
+    expect(decode(binary).funcs.length - decode(plain).funcs.length).toBe(copied.length)
   })
 
   it('single sleep', async () => {

@@ -23,7 +23,7 @@ import { type FunctionEnv, instrumentFunction } from './instrument-function.js'
 import { addStateGlobals, NewFunctions, placeDataMemory, type StateGlobals } from './layout.js'
 import { type LegacyEhTranslation, translateInIr } from './legacy-eh.js'
 import { exportedMemoryName, stackPointerAccess, suspendingImportFacts, withMetadata } from './metadata.js'
-import { chooseNormalCopies } from './normal-copy.js'
+import { chooseNormalCopies, REWIND_SUFFIX } from './normal-copy.js'
 import { optimizeModule } from './optimize.js'
 import { type AsyncifyOptions, type ResolvedOptions, resolveOptions } from './options.js'
 import { keepOriginalBytes, prepareInput } from './prepare-input.js'
@@ -145,7 +145,7 @@ export async function asyncifyWith(
   let binary = encode(m)
   clock.lap('encode')
   if (opts.optimize !== 0) {
-    binary = await optimize(binary, features, opts)
+    binary = await optimize(binary, features, opts, added.rewindFunctions > 0 ? [`*${REWIND_SUFFIX}`] : [])
     clock.lap('optimize')
   }
 
@@ -316,12 +316,13 @@ async function optimize(
   binary: Uint8Array<ArrayBuffer>,
   features: number,
   opts: ResolvedOptions,
+  outOfLine: readonly string[],
 ): Promise<Uint8Array<ArrayBuffer>> {
   return runBinaryen(
     binary,
     features,
     'optimization',
-    (mod, b) => optimizeModule(b, mod, opts),
+    (mod, b) => optimizeModule(b, mod, opts, outOfLine),
     opts.debugInfo,
   )
 }

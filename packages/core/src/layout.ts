@@ -23,6 +23,7 @@ import { apiFunctions, type FrameHelpers, frameHelperFunctions, internFuncType }
 import { I, nullable } from './build.js'
 import { AsyncifyError, AsyncifyOptionError } from './errors.js'
 import { exportsAllocator } from './metadata.js'
+import { REWIND_SUFFIX } from './normal-copy.js'
 import type { ResolvedOptions } from './options.js'
 import { type Hierarchy, type RefSlotLayout, refSlotFunctions, tableCount } from './ref-slots.js'
 import { remapIndices } from './renumber.js'
@@ -262,8 +263,16 @@ export class NewFunctions {
    * A new function of type `type` holding `body`: the rewritten body of a function `name` that runs a
    * normal-state copy of itself (normal-copy.ts).
    */
-  readonly rewindFunction = (name: string, type: number, body: FuncBody): number =>
-    this.append(type, `${name}$asyncify_rewind`, () => body)
+  readonly rewindFunction = (name: string, type: number, body: FuncBody): number => {
+    const index = this.append(type, name + REWIND_SUFFIX, () => body)
+    // Named even in a module without names: optimize() keeps these functions out of line by name.
+    if (!this.named) setFunctionName(this.m, index, name + REWIND_SUFFIX)
+    this.rewindFunctions++
+    return index
+  }
+
+  /** How many functions rewindFunction added. */
+  rewindFunctions = 0
 
   /** Whether reference slots were used (so `asyncify_release_refs` is exported). */
   get usesRefSlots(): boolean {

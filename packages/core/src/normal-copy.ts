@@ -40,6 +40,12 @@ import type { FunctionEnv } from './function-env.js'
 import type { PreparedFunction } from './prepare-function.js'
 
 /**
+ * How the function holding a rewritten body is named after its function (always named, so that the
+ * optimizer can be told not to inline it back, see optimize.ts).
+ */
+export const REWIND_SUFFIX = '$asyncify_rewind'
+
+/**
  * The prepared body as it was before the flow rewrite (which edits its structures in place): a copy of
  * every instruction, and each structure's lists as they were.
  */

@@ -64,9 +64,25 @@ export function withBinaryenSettings<T>(b: BinaryenApi, s: BinaryenSettings, fn:
   }
 }
 
-/** binaryen's default pipeline at the configured levels; with `converge`, again while the output shrinks. */
-export function optimizeModule(b: BinaryenApi, mod: BinaryenModule, s: BinaryenSettings): void {
+/**
+ * binaryen's default pipeline at the configured levels; with `converge`, again while the output shrinks.
+ * Functions whose names match `outOfLine` (wildcard patterns) are never inlined: binaryen inlines a
+ * function with one caller at -O2 and above, which would put a rewritten body back into the function
+ * whose normal-state copy it was moved out of (normal-copy.ts).
+ */
+export function optimizeModule(
+  b: BinaryenApi,
+  mod: BinaryenModule,
+  s: BinaryenSettings,
+  outOfLine: readonly string[] = [],
+): void {
   withBinaryenSettings(b, s, () => {
+    const previous = b.getPassArgument('no-inline')
+    for (const pattern of outOfLine) {
+      b.setPassArgument('no-inline', pattern)
+      mod.runPasses(['no-inline'])
+    }
+    b.setPassArgument('no-inline', previous)
     mod.optimize()
     if (!s.converge) return
     let size = mod.emitBinary().length
