@@ -58,9 +58,10 @@ export interface BodySnapshot {
 /**
  * The functions that get a copy, by a static guess at how often their sites run: a site inside a loop
  * counts once per iteration, and every site of a function counts once more for each call to it from
- * inside a loop (QuickJS's interrupt check, two instructions of logic called from the interpreter loop,
- * ran 5x slower instrumented). Highest first, each only if it still fits in `percent` of the module's
- * instructions; functions whose sites never run in a loop get none.
+ * inside a loop (a small helper called from a loop runs its sites as often as the loop's own). Highest
+ * first, each only if it still fits in `percent` of the module's instructions; functions whose sites
+ * never run in a loop get none. (The guess is rough: on QuickJS, js_poll_interrupts, called from the
+ * interpreter loop, ranks far below where its measured cost would put it; see RESULTS.md.)
  */
 export function chooseNormalCopies(
   m: Module,
