@@ -3,7 +3,8 @@
 //   original     – as generated, under legacy EH (when V8 accepts it);
 //   ours         – translated by ours alone;
 //   binaryen     – translated by binaryen's translate-to-exnref (the oracle);
-//   asyncified   – `asyncify(bytes)` (our translation, then instrumented), suspending at every import call.
+//   asyncified   – `asyncify(bytes)` (our translation, then instrumented; normal-state copies on even
+//                  seeds, see oursOptions in asyncify-harness.ts), suspending at every import call.
 // All must behave alike: per export the result or error (a wasm exception by tag and payload, a JS error
 // by identity, a trap by message) and the values logged, then memory and globals. The reference is the
 // original; where V8 refuses it, binaryen's translation.
@@ -13,7 +14,7 @@
 //   'ttf' – binaryen's `wasm-opt -ttf` with exception handling, reference types and GC, without
 //           `--translate-to-exnref`: legacy try/catch/catch_all next to try_table, which V8 refuses
 //           untranslated, so ours is compared with binaryen's translation.
-import { asyncify } from '@unplugin-asyncify/core'
+import { type AsyncifyOptions, asyncify } from '@unplugin-asyncify/core'
 import { decode, decodeFunction, encode, type Instr } from '@unplugin-asyncify/wasm'
 import { binaryenValidate } from '../helpers/binaryen.js'
 import { translateBinaryen, translateOurs } from '../helpers/legacy-eh.js'
@@ -22,6 +23,7 @@ import {
   compareRuns,
   type FuzzVariant,
   fuzzVariants,
+  oursOptions,
   type Pools,
   prepareModule,
   refusal,
@@ -90,7 +92,7 @@ export async function checkLegacySeed(
     const raw = source === 'gen' ? legacyEhModule(seed) : await seedModule(seed, pools, legacyTtfVariant)
     const prep = prepareModule(raw)
     if ('skip' in prep) return out('skip', prep.skip)
-    return await compareTranslations(prep, out, pools)
+    return await compareTranslations(prep, out, pools, oursOptions(seed))
   } catch (e) {
     return out('error', `harness error: ${(e as Error)?.stack ?? String(e)}`)
   }
@@ -100,6 +102,8 @@ async function compareTranslations(
   prep: PreparedModule,
   out: (status: LegacySeedOutcome['status'], detail?: string) => LegacySeedOutcome,
   pools: Pools,
+  /** Our options for the seed (normal-state copies on every other one, see oursOptions). */
+  options: AsyncifyOptions,
 ): Promise<LegacySeedOutcome> {
   let ours: Uint8Array<ArrayBuffer>
   let translated: number
@@ -119,7 +123,7 @@ async function compareTranslations(
   }
   let asyncified: Uint8Array | null = null
   try {
-    asyncified = (await asyncify(prep.bytes)).binary
+    asyncified = (await asyncify(prep.bytes, options)).binary
   } catch (e) {
     // What the rewrite refuses by design (unrelated to the translation) leaves that run out.
     if (refusal(e) === null) return out('fail', `asyncify threw: ${(e as Error).message}`)
