@@ -267,12 +267,15 @@ export class NewFunctions {
     const index = this.append(type, name + REWIND_SUFFIX, () => body)
     // Named even in a module without names: optimize() keeps these functions out of line by name.
     if (!this.named) setFunctionName(this.m, index, name + REWIND_SUFFIX)
-    this.rewindFunctions++
+    this.rewinds++
     return index
   }
 
+  private rewinds = 0
   /** How many functions rewindFunction added. */
-  rewindFunctions = 0
+  get rewindFunctions(): number {
+    return this.rewinds
+  }
 
   /** Whether reference slots were used (so `asyncify_release_refs` is exported). */
   get usesRefSlots(): boolean {
