@@ -263,20 +263,21 @@ function instrumentAll(
     sites,
   }))
   const copied = chooseNormalCopies(m, bodies, copyBudget)
-  return plan.funcs.map(({ info, sites }) => {
+  return plan.funcs.map(({ info, sites }, k) => {
     const d = shift(info.index) - imported
     const func = m.funcs[d]
     if (func === undefined) throw new AsyncifyError(`internal: no function ${info.name}`)
+    const { body } = bodies[k] as { body: FuncBody }
     let r: ReturnType<typeof instrumentFunction>
     try {
       r = instrumentFunction(env, {
         index: d + imported,
         name: info.name,
         typeIndex: func.type,
-        body: bodyOf(m, d),
+        body,
         sites,
         hostSites: plan.hostSites,
-        normalCopy: copied.has(bodyOf(m, d)),
+        normalCopy: copied.has(body),
       })
     } catch (e) {
       if (e instanceof AsyncifyError) throw e

@@ -129,10 +129,11 @@ export function buildFrames(
   let maxFrame = 0
   let savedLocals = 0
   const loads: Instr[][] = []
+  const layouts = groups.map(g => frameLayout(types, g.locals))
   // (A function: the copy's exits need saves of their own, instructions are not shared between lists.)
   const saves = (): Instr[][] =>
-    groups.map(g => {
-      const { offsets, size } = frameLayout(types, g.locals)
+    groups.map((g, k) => {
+      const { offsets, size } = layouts[k] as { offsets: number[]; size: number }
       return [
         ...bump(env, 'unwind', size + 4, locals.ptr),
         ...saveAndLoad(env, types, g.locals, offsets, locals.ptr).save,
@@ -141,8 +142,8 @@ export function buildFrames(
         I.store('i32.store', env.mem, size),
       ]
     })
-  for (const g of groups) {
-    const { offsets, size } = frameLayout(types, g.locals)
+  for (const [k, g] of groups.entries()) {
+    const { offsets, size } = layouts[k] as { offsets: number[]; size: number }
     maxFrame = Math.max(maxFrame, size + 4)
     savedLocals += g.locals.length
     const { load } = saveAndLoad(env, types, g.locals, offsets, locals.ptr)
